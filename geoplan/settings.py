@@ -1,0 +1,44 @@
+"""Module-level settings, osmnx-style: change them at run time with ``geoplan.settings.NAME = value``.
+
+Environment variables give the defaults where a deployment needs to set them without code:
+``GEOPLAN_DATA`` (a local mirror of the source files), ``GEOPLAN_CACHE`` (the download and
+result cache) and ``GEOPLAN_OVERPASS_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Root of the repository checkout (holds ``layers/`` and ``scenarios/``).
+project_root: Path = Path(__file__).resolve().parent.parent
+
+#: Layer catalogue used when a command is given no ``--area``.
+default_area: Path = project_root / "layers" / "bexley.yaml"
+
+#: Folder holding local copies of the source files; ``None`` means download them.
+data_dir: Path | None = Path(os.environ["GEOPLAN_DATA"]) if os.environ.get("GEOPLAN_DATA") else None
+
+#: Where downloaded sources, built networks and travel-time matrices are cached.
+cache_dir: Path = Path(os.environ.get("GEOPLAN_CACHE", project_root / "data" / "boundaries"))
+
+#: Projected CRS for every measurement (British National Grid).
+measure_crs: str = "EPSG:27700"
+
+#: Geographic CRS used only for display (web maps) and for coordinates given as lon/lat.
+display_crs: str = "EPSG:4326"
+
+#: Seconds to wait for an HTTP response before giving up on a download.
+http_timeout_s: float = 30.0
+
+#: Overpass API endpoint used to fetch OpenStreetMap ways.
+overpass_url: str = os.environ.get("GEOPLAN_OVERPASS_URL", "https://overpass-api.de/api/interpreter")
+
+#: Seconds to wait for Overpass before failing with a clear message.
+overpass_timeout_s: float = 10.0
+
+#: Whether a study area with no walking network falls back to crow-fly estimates.
+allow_crowfly_fallback: bool = True
+
+#: Whether progress bars are shown.
+show_progress: bool = True

@@ -1,0 +1,173 @@
+"""Venues and the sessions they host: project-owned facts files, geocoded by postcode.
+
+A venue file is a CSV with ``venue_id, name, kind, status_2021, address, postcode, source, notes``.
+A venue with no postcode is kept but marked ``located=False`` (its place is unknown and it
+cannot reach anyone on a map); a postcode that is not a live postcode is an error.
+A session file is a CSV with ``session_id, venue_id, title, session_type, day, frequency,
+sessions_per_week, age_group, capacity, provider, source``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geoplan import settings
+from geoplan.errors import InputError
+
+VENUE_KINDS = (
+    "childrens_centre",
+    "send_hub",
+    "early_years_site",
+    "library",
+    "community_centre",
+    "school",
+    "health_clinic",
+    "faith_hall",
+    "foodbank",
+    "leisure_centre",
+)
+#: Kinds that count as a children's centre when coverage is measured "to a centre".
+CENTRE_KINDS = ("childrens_centre", "send_hub")
+STATUSES_2021 = ("retained_centre", "early_years", "early_years_plus", "closed_before_2021", "n/a")
+VENUE_COLUMNS = ("venue_id", "name", "kind", "status_2021", "address", "postcode", "source", "notes")
+SESSION_COLUMNS = (
+    "session_id",
+    "venue_id",
+    "title",
+    "session_type",
+    "day",
+    "frequency",
+    "sessions_per_week",
+    "age_group",
+    "capacity",
+    "provider",
+    "source",
+)
+#: UK postcode shape (outward code, space optional, inward code).
+POSTCODE_PATTERN = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
+#: Spreadsheet rows are numbered from 1 and the header is row 1.
+FIRST_DATA_ROW = 2
+
+
+def normalise_postcode(value: str) -> str:
+    """Upper-case a postcode and put one space before the inward code (``da81lw`` → ``DA8 1LW``)."""
+    compact = re.sub(r"\s+", "", str(value)).upper()
+    return f"{compact[:-3]} {compact[-3:]}" if len(compact) > 3 else compact
+
+
+def read_facts_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """Read a project facts CSV as strings, checking it exists, is not empty and has ``required`` columns."""
+    if not path.is_file():
+        msg = "file not found"
+        raise InputError(msg, path=path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        msg = "file is empty"
+        raise InputError(msg, path=path) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        msg = f"not a readable CSV ({str(exc).splitlines()[0]})"
+        raise InputError(msg, path=path) from None
+    missing = [column for column in required if column not in frame.columns]
+    if missing:
+        msg = f"missing column(s) {', '.join(missing)}"
+        raise InputError(msg, path=path, field=missing[0])
+    if frame.empty:
+        msg = "file has a header but no rows"
+        raise InputError(msg, path=path)
+    return frame
+
+
+def _first_duplicate(values: pd.Series) -> tuple[int, str] | None:
+    duplicated = values[values.duplicated()]
+    if duplicated.empty:
+        return None
+    return int(duplicated.index[0]), str(duplicated.iloc[0])
+
+
+def load_venues(path: str | Path, postcodes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Read a venue facts file and place each venue at its postcode's centroid.
+
+    Parameters
+    ----------
+    path
+        The venue CSV.
+    postcodes
+        Postcode points (``postcode`` column, EPSG:27700) used as the gazetteer.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The venues with ``located`` and a point geometry (empty where the venue has no postcode).
+
+    Raises
+    ------
+    InputError
+        Naming the row and field for a duplicate id, an unknown kind or status, a malformed
+        postcode, or a postcode that is not in the postcode layer.
+    """
+    path = Path(path)
+    venues = read_facts_csv(path, VENUE_COLUMNS)
+    duplicate = _first_duplicate(venues["venue_id"])
+    if duplicate is not None:
+        msg = f"duplicate venue id {duplicate[1]!r}"
+        raise InputError(msg, path=path, row=duplicate[0] + FIRST_DATA_ROW, field="venue_id")
+    lookup = postcodes.set_index("postcode").geometry
+    points = []
+    for index, venue in venues.iterrows():
+        row = index + FIRST_DATA_ROW
+        if not venue["venue_id"].strip():
+            msg = "empty venue id"
+            raise InputError(msg, path=path, row=row, field="venue_id")
+        if venue["kind"] not in VENUE_KINDS:
+            msg = f"unknown kind {venue['kind']!r}; expected one of {', '.join(VENUE_KINDS)}"
+            raise InputError(msg, path=path, row=row, field="kind")
+        if venue["status_2021"] not in STATUSES_2021:
+            msg = f"unknown status {venue['status_2021']!r}; expected one of {', '.join(STATUSES_2021)}"
+            raise InputError(msg, path=path, row=row, field="status_2021")
+        if not venue["postcode"].strip():
+            points.append(None)
+            continue
+        postcode = normalise_postcode(venue["postcode"])
+        if not POSTCODE_PATTERN.match(postcode):
+            msg = f"malformed postcode {venue['postcode']!r}"
+            raise InputError(msg, path=path, row=row, field="postcode")
+        if postcode not in lookup.index:
+            msg = f"postcode {postcode} is not a live postcode in OS Code-Point Open within the study area"
+            raise InputError(msg, path=path, row=row, field="postcode")
+        venues.loc[index, "postcode"] = postcode
+        points.append(lookup.loc[postcode])
+    venues["located"] = [point is not None for point in points]
+    return gpd.GeoDataFrame(venues, geometry=gpd.GeoSeries(points, crs=settings.measure_crs))
+
+
+def load_sessions(path: str | Path, venue_ids: pd.Series) -> pd.DataFrame:
+    """Read a session facts file, checking every session points at a known venue.
+
+    ``sessions_per_week`` and ``capacity`` become floats (``capacity`` NaN where unknown).
+    """
+    path = Path(path)
+    sessions = read_facts_csv(path, SESSION_COLUMNS)
+    duplicate = _first_duplicate(sessions["session_id"])
+    if duplicate is not None:
+        msg = f"duplicate session id {duplicate[1]!r}"
+        raise InputError(msg, path=path, row=duplicate[0] + FIRST_DATA_ROW, field="session_id")
+    known = set(venue_ids)
+    for index, session in sessions.iterrows():
+        if session["venue_id"] not in known:
+            msg = f"unknown venue id {session['venue_id']!r}"
+            raise InputError(msg, path=path, row=index + FIRST_DATA_ROW, field="venue_id")
+    for column in ("sessions_per_week", "capacity"):
+        numbers = pd.to_numeric(sessions[column].replace("", np.nan), errors="coerce")
+        bad = numbers.isna() & sessions[column].ne("") | (numbers < 0)
+        if bad.any():
+            index = int(bad[bad].index[0])
+            msg = f"not a non-negative number: {sessions.loc[index, column]!r}"
+            raise InputError(msg, path=path, row=index + FIRST_DATA_ROW, field=column)
+        sessions[column] = numbers.astype(float)
+    return sessions

@@ -1,0 +1,42 @@
+"""Shared fixtures: the local mirror of real open data, and the default study area."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _mirror_root() -> Path | None:
+    candidates = [os.environ.get("GEOPLAN_DATA"), REPO.parent / "shared" / "data"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    """The local mirror of real data (``$GEOPLAN_DATA`` or ``../shared/data``).
+
+    In CI a missing mirror is a failure, not a skip.
+    """
+    root = _mirror_root()
+    if root is None:
+        msg = "local data mirror not found: set GEOPLAN_DATA or place it at ../shared/data"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return root
+
+
+@pytest.fixture(scope="session")
+def osm_dir(mirror: Path) -> Path:
+    """Folder of the real OpenStreetMap extracts in the mirror."""
+    path = mirror / "raw" / "osm" if (mirror / "raw").is_dir() else mirror / "osm"
+    if not path.is_dir():
+        pytest.fail(f"OSM extracts missing from the mirror: {path}")
+    return path
