@@ -12,8 +12,10 @@ Each model is shrunk before it reaches the solver without changing its optimum:
 
 - demand points with identical rows (same reachable sites, same minutes) are merged and
   their weights summed, and demand already covered by a locked site becomes a constant;
-- p-median uses the radius formulation of Elloumi (2010, INFORMS J. Computing 22(2)),
-  truncated per demand point. The truncated model prices a demand point at
+- p-median first screens sites with a Lagrangian bound: a site is left out when every
+  solution using it provably costs more than one already found, and kept open when every
+  solution without it does. It then uses the radius formulation of Elloumi (2010, INFORMS
+  J. Computing 22(2)), truncated per demand point. The truncated model prices a demand point at
   ``min(true minutes, radius)``, so its optimum is a lower bound; a solution whose demand
   points are all served within their radius is therefore optimal for the full model. Radii
   of points served further away are widened to the distance found and the model is solved
@@ -61,9 +63,21 @@ DEFAULT_AGE_COLUMN = "children_0_4"
 _LEAST_DEPRIVED_DECILE = 10
 _DECILE_SPAN = 9
 
-#: p-median: each demand point starts with a radius reaching this many sites per site chosen
-#: (``ceil(candidates / k)``), so the first truncated model usually proves optimality.
-_INITIAL_RADIUS_FACTOR = 2
+#: p-median: each demand point starts with a radius reaching this many times ``ceil(candidates / k)``
+#: of its nearest sites. HiGHS time grows faster than the model, so the start is kept narrow; the
+#: radii of points served further away are widened afterwards.
+_INITIAL_RADIUS_FACTOR = 1
+
+#: p-median screening: a swap is kept if it lowers the cost by more than this share.
+_SWAP_IMPROVEMENT = 1e-12
+#: p-median screening: a site is fixed only when the bound beats the best known cost by this share.
+_SCREEN_TOLERANCE = 1e-9
+#: p-median screening: subgradient iterations, starting step scale, halving after this many
+#: iterations without a better bound, and the step scale at which to stop.
+_SUBGRADIENT_ITERATIONS = 800
+_SUBGRADIENT_START = 2.0
+_SUBGRADIENT_PATIENCE = 20
+_SUBGRADIENT_MIN_STEP = 1e-4
 
 #: p-median: upper limit on re-solves after widening radii (each strictly widens at least one).
 _MAX_RADIUS_ROUNDS = 50
@@ -134,6 +148,7 @@ class _LocationModel:
         self.status: str = "not solved"
         self.coverage: CoverageSummary | None = None
         self.solve_seconds: float = math.nan
+        self._dual_bound: float = math.nan
         self._open = np.zeros(len(facility_ids), dtype=bool)
 
     # ------------------------------------------------------------------ construction
@@ -164,8 +179,8 @@ class _LocationModel:
             Number of sites to choose, locked sites included.
         max_minutes
             Coverage standard: a site covers a demand point within this many minutes
-            (required for coverage models; optional for p-median, where pairs beyond it
-            are treated as unreachable).
+            (required for coverage models; for p-median it only sets what ``.coverage``
+            counts as covered).
         facility_ids, demand_ids
             Labels of columns and rows (default: their positions as strings).
         locked
@@ -418,16 +433,18 @@ class _LocationModel:
         n_binary: int,
         options: dict[str, object],
         upper_bounds: np.ndarray | None = None,
+        locked: np.ndarray | None = None,
     ) -> np.ndarray:
         """Solve ``min c·v`` with the first ``n_binary`` variables (the sites) binary.
 
-        Adds ``sum(sites) == k`` and fixes locked sites open; returns the variable values.
+        Adds ``sum(sites) == k`` and fixes the locked sites (default ``self.locked``) open;
+        returns the variable values.
         """
         n_var = c.size
         site_row = sparse.csr_array((np.ones(n_binary), (np.zeros(n_binary, dtype=int), np.arange(n_binary))), shape=(1, n_var))
         matrix = sparse.vstack([rows, site_row], format="csr")
         lb = np.zeros(n_var)
-        lb[self.locked] = 1.0
+        lb[self.locked if locked is None else locked] = 1.0
         ub = np.ones(n_var) if upper_bounds is None else upper_bounds
         integrality = np.zeros(n_var)
         integrality[:n_binary] = 1
@@ -468,7 +485,40 @@ class _LocationModel:
 
     def _covered_weights(self, facility: np.ndarray, minutes: np.ndarray) -> np.ndarray:
         limit = np.inf if self.max_minutes is None else self.max_minutes
-        return np.where(minutes <= limit, self.weights, 0.0)
+        return np.where(np.isfinite(minutes) & (minutes <= limit), self.weights, 0.0)
+
+    def _served_by_site(self) -> pd.Series:
+        return self.coverage.per_demand.groupby("facility_id")["covered_weight"].sum()
+
+    def to_dict(self) -> dict[str, object]:
+        """Results as plain data: chosen sites with the weight each serves, objective and gap."""
+        if self.coverage is None:
+            msg = f"{self.name} has not been solved; call .solve() first"
+            raise InputError(msg)
+        served = self._served_by_site()
+        info = self.candidates.set_index("venue_id") if self.candidates is not None else None
+        locked = {self.facility_ids[j] for j in self.locked}
+        sites = []
+        for site in self.selected:
+            entry: dict[str, object] = {"facility_id": site, "locked": site in locked, "covered_weight": float(served.get(site, 0.0))}
+            if info is not None:
+                entry |= {"name": info.at[site, "name"], "kind": info.at[site, "kind"]}
+            sites.append(entry)
+        return {
+            "model": type(self).__name__,
+            "name": self.name,
+            "k": self.k,
+            "max_minutes": self.max_minutes,
+            "status": self.status,
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": self.gap,
+            "solve_seconds": self.solve_seconds,
+            "covered_weight": self.coverage.covered_weight,
+            "total_weight": self.coverage.total_weight,
+            "share": self.coverage.share,
+            "selected": sites,
+        }
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} k={self.k} status={self.status} objective={self.objective}>"
@@ -509,15 +559,19 @@ class PMedian(_LocationModel):
 
     ``objective`` is the sum of weight × minutes, equal to spopt's ``PMedian`` objective.
     Demand points that reach no candidate at all are left out of the objective and reported
-    as not covered; if ``max_minutes`` is given, pairs beyond it count as unreachable.
+    as not covered; ``max_minutes``, if given, is the standard ``.coverage`` reports against.
     """
 
     needs_max_minutes: ClassVar[bool] = False
 
     def _solve(self, options: dict[str, object]) -> None:
-        cost = self.cost if self.max_minutes is None else np.where(self.cost <= self.max_minutes, self.cost, np.inf)
+        cost = self.cost
         reachable = np.isfinite(cost).any(axis=1) & (self.weights > 0)
         rows, weight = _merge_rows(cost[reachable], self.weights[reachable])
+        keep, must_open, incumbent = _lagrangian_screen(rows, weight, self.k, self.locked)
+        columns = np.flatnonzero(keep)
+        locked = np.flatnonzero(np.isin(columns, np.union1d(self.locked, must_open)))
+        rows = rows[:, columns]
         order = np.argsort(rows, axis=1, kind="stable")
         ranked = np.take_along_axis(rows, order, axis=1)
         n_dem, n_fac = rows.shape
@@ -525,25 +579,38 @@ class PMedian(_LocationModel):
         # The radius at which the full model's cost is certain to be reached: the nearest
         # locked site, or the (n - k + 1)-th nearest site (one of those is always open).
         exact = np.full(n_dem, np.inf)
-        if self.locked.size:
-            exact = rows[:, self.locked].min(axis=1)
+        if locked.size:
+            exact = rows[:, locked].min(axis=1)
         exact = np.minimum(exact, ranked[:, n_fac - self.k])
         last_finite = ranked[np.arange(n_dem), finite_count - 1]
         exact = np.minimum(exact, last_finite)
         start = min(n_fac, _INITIAL_RADIUS_FACTOR * math.ceil(n_fac / self.k))
-        radius = np.minimum(ranked[np.arange(n_dem), np.minimum(start, finite_count) - 1], exact)
+        radius = ranked[np.arange(n_dem), np.minimum(start, finite_count) - 1]
+        if incumbent.size:
+            # price the best known solution exactly, so it is usually proven in one solve
+            radius = np.maximum(radius, rows[:, np.isin(columns, incumbent)].min(axis=1))
+        radius = np.minimum(radius, exact)
+        deadline = time.perf_counter() + float(options["time_limit"]) if "time_limit" in options else None
         for _ in range(_MAX_RADIUS_ROUNDS):
-            self._solve_truncated(rows, weight, radius, last_finite, options)
+            remaining = {} if deadline is None else {"time_limit": max(deadline - time.perf_counter(), 0.0)}
+            self._solve_truncated(rows, weight, radius, last_finite, locked, options | remaining)
             served = np.where(self._open, rows, np.inf).min(axis=1)
             short = served > radius
             if not short.any():
                 break
             radius = np.where(short, np.minimum(served, last_finite), radius)
+            if deadline is not None and time.perf_counter() >= deadline:
+                # the truncated optimum is still a valid lower bound on the full model
+                self.status = "time_limit"
+                break
         else:  # pragma: no cover - each round widens a radius to a level it had not reached
             msg = f"{self.name}: radius refinement did not converge"
             raise InputError(msg)
+        self._open = np.isin(np.arange(cost.shape[1]), columns[self._open])
         self.objective = _weighted_minutes(cost, self.weights, self._open)
         self.bound = self._dual_bound
+        if short.any():
+            self.gap = (self.objective - self.bound) / max(abs(self.objective), np.finfo(float).tiny)
 
     def _solve_truncated(
         self,
@@ -551,6 +618,7 @@ class PMedian(_LocationModel):
         weight: np.ndarray,
         radius: np.ndarray,
         last_finite: np.ndarray,
+        locked: np.ndarray,
         options: dict[str, object],
     ) -> None:
         """Solve the radius formulation with every demand point priced at most at its radius.
@@ -570,25 +638,19 @@ class PMedian(_LocationModel):
         n_var, n_row = n_fac, 0
         for i in range(n_dem):
             within = np.flatnonzero(rows[i] <= radius[i])
-            dist = rows[i, within]
-            levels, level_of = np.unique(dist, return_inverse=True)
+            levels, level_of = np.unique(rows[i, within], return_inverse=True)
             constant += weight[i] * levels[0]
-            closed = radius[i] >= last_finite[i]
             n_z = levels.size - 1
-            n_con = n_z + 1 if closed else n_z
+            n_con = n_z + 1 if radius[i] >= last_finite[i] else n_z
             if n_con == 0:
                 continue
             c_parts.append(weight[i] * np.diff(levels))
             z = n_var + np.arange(n_z)
             keep = level_of < n_con
-            # site terms: + x_j in the row of its level
-            r_idx.append(n_row + level_of[keep])
-            v_idx.append(within[keep])
-            vals.append(np.ones(int(keep.sum())))
-            # + z_l in row l, - z_{l-1} in row l
-            r_idx.extend([n_row + np.arange(n_z), n_row + 1 + np.arange(n_z)[: n_con - 1]])
-            v_idx.extend([z, z[: n_con - 1]])
-            vals.extend([np.ones(n_z), -np.ones(n_con - 1)])
+            # + x_j in the row of its level, + z_l in row l, - z_{l-1} in row l
+            r_idx.extend([n_row + level_of[keep], n_row + np.arange(n_z), n_row + 1 + np.arange(n_con - 1)])
+            v_idx.extend([within[keep], z, z[: n_con - 1]])
+            vals.extend([np.ones(int(keep.sum())), np.ones(n_z), -np.ones(n_con - 1)])
             bound = np.zeros(n_con)
             bound[0] = 1.0
             lower.append(bound)
@@ -596,11 +658,10 @@ class PMedian(_LocationModel):
             n_row += n_con
         c = np.concatenate(c_parts)
         matrix = sparse.csr_array(
-            (np.concatenate(vals) if vals else np.zeros(0), (np.concatenate(r_idx) if r_idx else np.zeros(0, int), np.concatenate(v_idx) if v_idx else np.zeros(0, int))),
+            (_join(vals, float), (_join(r_idx, int), _join(v_idx, int))),
             shape=(n_row, n_var),
         )
-        low = np.concatenate(lower) if lower else np.zeros(0)
-        self._run_milp(c, matrix, low, np.full(n_row, np.inf), n_binary=n_fac, options=options)
+        self._run_milp(c, matrix, _join(lower, float), np.full(n_row, np.inf), n_binary=n_fac, options=options, locked=locked)
         self._dual_bound += constant
 
 
@@ -653,12 +714,17 @@ class CapacitatedCoverage(_LocationModel):
 
     def _covered_weights(self, facility: np.ndarray, minutes: np.ndarray) -> np.ndarray:
         g_idx, _ = self._pairs
-        served = np.bincount(g_idx, weights=self._flow, minlength=self._group_weight.size)
-        share = np.divide(served, self._group_weight, out=np.zeros_like(served), where=self._group_weight > 0)
+        served = np.bincount(g_idx, weights=self._flow, minlength=self._group_weight.size).astype(float)
+        share = np.divide(served, self._group_weight, out=np.zeros(served.shape), where=self._group_weight > 0)
         covered = np.zeros(self.cost.shape[0])
         member = self._group_of >= 0
         covered[member] = self.weights[member] * share[self._group_of[member]]
         return covered
+
+    def _served_by_site(self) -> pd.Series:
+        _, f_idx = self._pairs
+        flows = np.bincount(f_idx, weights=self._flow, minlength=len(self.facility_ids)).astype(float)
+        return pd.Series(flows, index=self.facility_ids)
 
     def _coverage(self) -> CoverageSummary:
         g_idx, f_idx = self._pairs
@@ -705,6 +771,105 @@ def _merge_rows(rows: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.n
     """Merge identical rows, summing their weights."""
     unique, inverse = np.unique(rows, axis=0, return_inverse=True)
     return unique, np.bincount(inverse.ravel(), weights=weights, minlength=unique.shape[0])
+
+
+def _nearest_cost(weighted: np.ndarray, sites: np.ndarray) -> float:
+    return float(weighted[:, sites].min(axis=1).sum())
+
+
+def _local_search(weighted: np.ndarray, k: int, locked: np.ndarray) -> np.ndarray:
+    """Greedy then swap-improved sites for the p-median: an upper bound for screening."""
+    chosen = list(locked)
+    best = weighted[:, locked].min(axis=1) if locked.size else np.full(weighted.shape[0], np.inf)
+    while len(chosen) < k:
+        totals = np.minimum(best[:, None], weighted).sum(axis=0)
+        totals[chosen] = np.inf
+        pick = int(np.argmin(totals))
+        chosen.append(pick)
+        best = np.minimum(best, weighted[:, pick])
+    sites = np.array(chosen)
+    value = _nearest_cost(weighted, sites)
+    improved = True
+    while improved:
+        improved = False
+        for position in range(locked.size, k):
+            others = np.delete(sites, position)
+            rest = weighted[:, others].min(axis=1) if others.size else np.full(weighted.shape[0], np.inf)
+            totals = np.minimum(rest[:, None], weighted).sum(axis=0)
+            totals[others] = np.inf
+            pick = int(np.argmin(totals))
+            if totals[pick] < value * (1 - _SWAP_IMPROVEMENT):
+                sites[position], value, improved = pick, float(totals[pick]), True
+    return sites
+
+
+def _lagrangian_screen(
+    rows: np.ndarray, weight: np.ndarray, k: int, locked: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sites that can be left out of, or must be in, every optimal p-median solution.
+
+    Relaxing "each demand point is served once" with multipliers ``λ`` (Cornuéjols, Fisher &
+    Nemhauser 1977) gives the lower bound ``Σλ + Σ_{k cheapest} ρ_j`` with
+    ``ρ_j = Σ_i min(0, w_i d_ij - λ_i)``. Forcing a site in (or out) raises it by a known
+    amount; where the raised bound exceeds a known solution's cost, no optimum has that site
+    in (or out), so it is fixed. ``λ`` is improved by subgradient steps (Held, Wolfe & Crowder 1974).
+
+    Returns the mask of sites kept, the positions of sites found to be always open and the
+    best solution found (empty when there is nothing to choose or none serves every point).
+    """
+    n_dem, n_fac = rows.shape
+    keep = np.ones(n_fac, dtype=bool)
+    must_open = np.zeros(n_fac, dtype=bool)
+    free_count = k - locked.size
+    none = np.zeros(0, dtype=int)
+    if n_dem == 0 or free_count == 0:
+        return keep, none, none
+    weighted = weight[:, None] * rows
+    incumbent = _local_search(weighted, k, locked)
+    upper = _nearest_cost(weighted, incumbent)
+    if not np.isfinite(upper):
+        return keep, none, none
+    tolerance = _SCREEN_TOLERANCE * max(1.0, abs(upper))
+    is_free = np.ones(n_fac, dtype=bool)
+    is_free[locked] = False
+    multipliers = np.min(weighted, axis=1)
+    step_scale, best_bound, stalled = _SUBGRADIENT_START, -np.inf, 0
+    reduced = np.empty_like(weighted)
+    for _ in range(_SUBGRADIENT_ITERATIONS):
+        np.subtract(weighted, multipliers[:, None], out=reduced)
+        np.minimum(reduced, 0.0, out=reduced)
+        rho = reduced.sum(axis=0)
+        free = np.flatnonzero(is_free)
+        ranked = free[np.argsort(rho[free], kind="stable")]
+        chosen = np.concatenate([locked, ranked[:free_count]])
+        bound = multipliers.sum() + rho[chosen].sum()
+        last_in = rho[ranked[free_count - 1]]
+        first_out = rho[ranked[free_count]] if ranked.size > free_count else np.inf
+        outside = ranked[free_count:]
+        keep[outside[bound + rho[outside] - last_in > upper + tolerance]] = False
+        inside = ranked[:free_count]
+        must_open[inside[bound - rho[inside] + first_out > upper + tolerance]] = True
+        if bound > best_bound + tolerance:
+            best_bound, stalled = bound, 0
+        else:
+            stalled += 1
+            if stalled >= _SUBGRADIENT_PATIENCE:
+                step_scale, stalled = step_scale / 2, 0
+        value = _nearest_cost(weighted, chosen)
+        if value < upper:
+            upper, incumbent = value, chosen
+        served = (reduced[:, chosen] < 0).sum(axis=1)
+        subgradient = 1.0 - served
+        norm = float(subgradient @ subgradient)
+        settled = keep.sum() == k
+        if settled or norm == 0 or upper - best_bound <= tolerance or step_scale < _SUBGRADIENT_MIN_STEP:
+            break
+        multipliers = multipliers + step_scale * (upper - bound) / norm * subgradient
+    return keep, np.flatnonzero(must_open & keep), incumbent
+
+
+def _join(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
 def _weighted_minutes(cost: np.ndarray, weights: np.ndarray, open_sites: np.ndarray) -> float:
@@ -762,7 +927,7 @@ def _site_capacities(capacities: Mapping[str, float] | float | None, site_ids: p
         per_venue = known.groupby("venue_id")["capacity"].sum()
         missing = [s for s in site_ids if s not in per_venue.index]
         if missing:
-            msg = f"no session capacity recorded for candidate venue {missing[0]!r} ({len(missing)} venues lack one); pass capacities"
+            msg = f"no session capacity recorded for candidate venue {missing[0]!r} ({len(missing)} venues lack one); pass capacities (CLI: --capacity)"
             raise InputError(msg, field="capacity")
         return per_venue.reindex(site_ids).to_numpy(dtype=float)
     if isinstance(capacities, Mapping):

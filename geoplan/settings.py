@@ -42,3 +42,24 @@ allow_crowfly_fallback: bool = True
 
 #: Whether progress bars are shown.
 show_progress: bool = True
+
+#: Walking speeds (km/h) of the built-in profiles; any other speed can be given as a number.
+walk_profiles_kmh: dict[str, float] = {"walk": 4.8, "buggy": 4.0}
+
+#: Extra minutes per flight of steps, by profile name ("custom" for a speed given as a number).
+steps_extra_minutes: dict[str, float] = {}
+
+#: Points farther than this (metres) from any walkable edge are flagged, not snapped.
+max_snap_m: float = 250.0
+
+#: Margin (metres) added around a study area when its walking network is fetched.
+network_margin_m: float = 2000.0
+
+#: Walkable margin (metres) around reached paths that an isochrone polygon includes.
+catchment_margin_m: float = 25.0
+
+#: Counts of registered or attending children from 1 to this minus one are shown as "X" (FOI practice).
+disclosure_threshold: int = 5
+
+#: Threads used for work that releases the GIL (e.g. building catchment polygons).
+threads: int = max(1, min(8, os.cpu_count() or 1))

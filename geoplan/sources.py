@@ -16,6 +16,7 @@ import fnmatch
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -43,6 +44,11 @@ class Source(BaseModel):
     attribution: str
     vintage: str
     format: str
+    #: How the data is obtained: one file over HTTP, an ArcGIS FeatureServer query, or the Overpass API.
+    access: Literal["file", "arcgis", "overpass"] = "file"
+    #: Name of the file ``geoplan data fetch`` / ``data import`` writes into ``<cache>/sources/``
+    #: (``None`` for the street network, which :mod:`geoplan.network` caches as a built network).
+    filename: str | None = None
     #: Glob patterns (matched against file names, case-insensitive) of files holding this source.
     local_patterns: tuple[str, ...]
     #: Canonical column name -> accepted spellings in the published file, first match wins.
@@ -88,6 +94,8 @@ SOURCES: dict[str, Source] = {
             attribution=ONS_ATTRIBUTION,
             vintage="December 2021 (BGC, generalised to 20 m)",
             format="gpkg",
+            access="arcgis",
+            filename="Lower_layer_Super_Output_Areas_December_2021_Boundaries_EW_BGC_V5.gpkg",
             local_patterns=("lsoa21_*gen*.gpkg", "Lower_layer_Super_Output_Areas_*2021*.gpkg", "LSOA_2021_*BGC*.gpkg"),
             columns={"lsoa_code": ("LSOA21CD",), "lsoa_name": ("LSOA21NM",)},
             area_filter="buffer",
@@ -98,12 +106,14 @@ SOURCES: dict[str, Source] = {
             publisher="Office for National Statistics (Open Geography Portal); GLA Statistical GIS boundary files",
             url=(
                 "https://services1.arcgis.com/ESMARspQHYMw9BZ9/arcgis/rest/services/"
-                "Wards_December_2025_Boundaries_UK_BGC/FeatureServer/0/query"
+                "WD_DEC_2025_UK_BGC/FeatureServer/0/query"
             ),
             licence=OGL,
             attribution=ONS_ATTRIBUTION,
             vintage="Electoral wards as in force 2025 (Bexley's 17 wards unchanged since May 2018)",
             format="gpkg",
+            access="arcgis",
+            filename="Wards_December_2025_Boundaries_UK_BGC.gpkg",
             local_patterns=("london_wards_*.gpkg", "Wards_*202*_Boundaries*.gpkg", "WD*_BGC*.gpkg"),
             columns={
                 "ward_code": ("WD25CD", "WD24CD", "WD23CD", "WD22CD", "GSS_CODE"),
@@ -123,6 +133,8 @@ SOURCES: dict[str, Source] = {
             attribution=ONS_ATTRIBUTION,
             vintage="Census 2021 population weighted centroids",
             format="gpkg",
+            access="arcgis",
+            filename="LSOA_PopCentroids_EW_2021_V3.gpkg",
             local_patterns=("lsoa21_population_weighted_centroids*.gpkg", "LSOA_PopCentroids_EW_2021*.gpkg"),
             columns={"lsoa_code": ("LSOA21CD",)},
             area_filter="buffer",
@@ -139,6 +151,8 @@ SOURCES: dict[str, Source] = {
             attribution=ONS_ATTRIBUTION,
             vintage="2025 (v2), best fit",
             format="csv",
+            access="arcgis",
+            filename="LSOA21_WD25_LAD25_EW_LU_v2.csv",
             local_patterns=("lsoa21_to_ward*.csv", "LSOA_(2021)_to_Electoral_Ward_*.csv", "LSOA21_WD2*_LAD2*.csv"),
             columns={
                 "lsoa_code": ("LSOA21CD",),
@@ -161,6 +175,7 @@ SOURCES: dict[str, Source] = {
             attribution="Contains public sector information licensed under the Open Government Licence v3.0 (MHCLG)",
             vintage="IoD2025, published 30 October 2025; ranks out of 33,755 LSOAs (2021) in England",
             format="csv",
+            filename="File_7_IoD2025_All_Ranks_Scores_Deciles_Population_Denominators.csv",
             local_patterns=("File_7_IoD2025*.csv",),
             columns={
                 "lsoa_code": ("LSOA code (2021)",),
@@ -188,6 +203,7 @@ SOURCES: dict[str, Source] = {
             vintage="Census Day, 21 March 2021",
             format="csv",
             archive_member="census2021-ts007a-lsoa.csv",
+            filename="census2021-ts007a-lsoa.csv",
             local_patterns=("census2021-ts007a-lsoa*.csv",),
             columns={
                 "lsoa_code": ("geography code",),
@@ -210,6 +226,7 @@ SOURCES: dict[str, Source] = {
             vintage="2025.4.0 (October 2025)",
             format="csv",
             archive_member="Data/CSV/*.csv",
+            filename="codepoint_open.csv",
             local_patterns=("codepoint_open*.csv",),
             columns={
                 "postcode": ("Postcode",),
@@ -230,6 +247,7 @@ SOURCES: dict[str, Source] = {
             attribution="© OpenStreetMap contributors (ODbL)",
             vintage="live at download time (the date is recorded with the cached network)",
             format="osm",
+            access="overpass",
             local_patterns=("*.osm", "*.osm.bz2", "*.osm.pbf"),
             columns={},
             area_filter="buffer",
@@ -278,6 +296,22 @@ def search_roots(data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
     return roots
 
 
+def match_files(key: str, root: str | os.PathLike[str]) -> list[Path]:
+    """Files under ``root`` (recursively) whose names match source ``key``'s patterns, sorted.
+
+    Hidden files and folders (download partials, provenance records) are never matches.
+    """
+    source = get_source(key)
+    root = Path(root)
+    return sorted(
+        path
+        for path in root.rglob("*")
+        if path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(root).parts)
+        and any(fnmatch.fnmatch(path.name.lower(), pattern.lower()) for pattern in source.local_patterns)
+    )
+
+
 def find_local(key: str, *, data_dir: str | os.PathLike[str] | None = None) -> Path:
     """Return the local file holding source ``key``.
 
@@ -297,13 +331,7 @@ def find_local(key: str, *, data_dir: str | os.PathLike[str] | None = None) -> P
     source = get_source(key)
     roots = search_roots(data_dir)
     for root in roots:
-        matches = sorted(
-            path
-            for path in root.rglob("*")
-            if path.is_file()
-            and not path.name.startswith(".")
-            and any(fnmatch.fnmatch(path.name.lower(), pattern.lower()) for pattern in source.local_patterns)
-        )
+        matches = match_files(key, root)
         if matches:
             return matches[0]
     where = ", ".join(str(r) for r in roots) or "no data folder configured"

@@ -1,0 +1,153 @@
+"""Isochrones: exact cuts, nesting, a river crossed by one bridge, tighter than the hull, crow-fly and calibration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from fixtures_network import ORS, POIS, grid, hand_network, network_cache, newport  # noqa: F401
+
+from geoplan import settings
+from geoplan.catchments import (
+    calibrate_against_ors,
+    check_bands,
+    crowfly_isochrones,
+    fallback_error,
+    isochrones,
+    study_area_catchments,
+    write_catchments,
+)
+from geoplan.errors import InputError
+from geoplan.network import get_profile
+
+MARGIN = 40.0
+
+
+def test_partly_reached_edge_is_cut_at_the_exact_point() -> None:
+    net = hand_network({1: (0.0, 0.0), 2: (2000.0, 0.0)}, [(1, 2)])
+    walk = get_profile("walk")  # 80 m/min
+    frame = isochrones(net, np.array([[0.0, 0.0]]), minutes=[5, 10], profile=walk, margin_m=MARGIN)
+    # the path is cut where the time left equals the margin's walk, then buffered by the margin
+    for band, polygon in zip(frame["band"], frame.geometry, strict=True):
+        reach = band * walk.metres_per_minute - MARGIN
+        assert polygon.bounds[2] == pytest.approx(reach + MARGIN)
+        assert polygon.bounds[0] == pytest.approx(-MARGIN)
+    assert frame["method"].eq("network").all() and frame["margin_m"].eq(MARGIN).all()
+
+
+def test_venue_in_the_middle_of_an_edge_reaches_both_ways() -> None:
+    net = hand_network({1: (0.0, 0.0), 2: (2000.0, 0.0)}, [(1, 2)])
+    frame = isochrones(net, np.array([[1000.0, 30.0]]), minutes=[5], profile="walk", margin_m=MARGIN)
+    budget = 5 * 80 - MARGIN - 30  # the venue's own 30 m access leg comes first
+    minx, _, maxx, _ = frame.geometry.iloc[0].bounds
+    assert (minx, maxx) == pytest.approx((1000 - budget - MARGIN, 1000 + budget + MARGIN))
+
+
+def test_river_crossed_by_one_bridge() -> None:
+    """West bank x 0-200, east bank x 400-600, river between; the only bridge is at y=500."""
+    west, west_edges = grid(0, 0, 3, 6, 100, 0)
+    east, east_edges = grid(400, 0, 3, 6, 100, 100)
+    bridge = (2 * 6 + 5, 100 + 5)
+    venue = np.array([[200.0, 0.0]])
+    opposite = shapely.Point(400, 0)  # 200 m away across the water
+    bridge_end = shapely.Point(400, 500)
+    with_bridge = hand_network({**west, **east}, [*west_edges, *east_edges, bridge])
+    frame = isochrones(with_bridge, venue, minutes=[8, 12, 16], profile="walk", margin_m=MARGIN)
+    by_band = dict(zip(frame["band"], frame.geometry, strict=True))
+    # 8 min = 640 m: on foot the far bank is 500 + 200 m away at the bridge
+    assert by_band[8].bounds[2] < 400 and by_band[8].intersection(shapely.box(240, -100, 400, 440)).area == 0
+    # 12 min = 960 m reaches the bridge end (700 m) but not the point opposite (1200 m)
+    assert by_band[12].contains(bridge_end) and not by_band[12].contains(opposite)
+    # 16 min = 1280 m reaches the opposite point, walked round by the bridge
+    assert by_band[16].contains(opposite)
+    assert not by_band[16].contains(shapely.Point(300, 0)), "nothing in the river itself"
+    without = hand_network({**west, **east}, [*west_edges, *east_edges])
+    cut_off = isochrones(without, venue, minutes=[30], profile="walk", margin_m=MARGIN).geometry.iloc[0]
+    assert cut_off.bounds[2] == pytest.approx(200 + MARGIN)
+
+
+def test_newport_catchments_nested_with_holes_and_tighter_than_hull(newport, osm_dir: Path) -> None:
+    pois = gpd.read_file(osm_dir / POIS).to_crs(settings.measure_crs)
+    libraries = pois[pois["amenity"] == "library"].head(3)
+    frame = isochrones(newport, libraries.get_coordinates().to_numpy(), venue_ids=libraries["name"].tolist(), minutes="10,15,20", profile="buggy")
+    assert len(frame) == 9 and frame.crs == "EPSG:27700" and frame.geometry.is_valid.all()
+    for _, group in frame.groupby("venue_id"):
+        polygons = group.sort_values("band").geometry.to_list()
+        assert polygons[0].area < polygons[1].area < polygons[2].area
+        for small, big in zip(polygons, polygons[1:], strict=False):
+            assert small.difference(big).area < 1e-3
+        largest = polygons[-1]
+        hull = largest.convex_hull
+        assert largest.area < 0.95 * hull.area
+        assert sum(len(part.interiors) for part in shapely.get_parts(largest)) > 0, "street blocks stay holes"
+        # the 20-minute catchment cannot be larger than a disc of the walkable distance plus the margin
+        assert largest.area < np.pi * (20 * 4000 / 60 + settings.catchment_margin_m) ** 2
+    assert frame["area_m2"].to_numpy() == pytest.approx(frame.geometry.area.to_numpy())
+    together = isochrones(newport, libraries.get_coordinates().to_numpy(), minutes=[15], profile="buggy", together=True)
+    union = shapely.union_all(frame[frame["band"] == 15].geometry.to_numpy())
+    assert together["venue_id"].iloc[0] == "all"
+    assert together.geometry.iloc[0].symmetric_difference(union).area < 0.01 * union.area
+
+
+def test_catchment_agrees_with_travel_times(newport) -> None:
+    """Nodes reachable within the band less the margin's walk are inside; few nodes inside are slower.
+
+    The margin is measured in a straight line, so a node within it of a reached path but
+    fenced off from it can be inside: with the default 25 m margin that stays rare.
+    """
+    from geoplan.traveltime import travel_time_matrix
+
+    xy = np.column_stack([newport.x, newport.y])
+    venues = xy[[2000, 5000]]
+    frame = isochrones(newport, venues, minutes=[12], profile="walk")
+    minutes = travel_time_matrix(newport, xy, venues, profile="walk").minutes
+    budget = 12 - settings.catchment_margin_m / 80
+    for column, polygon in enumerate(frame.geometry):
+        inside = shapely.contains_xy(polygon, xy[:, 0], xy[:, 1])
+        assert inside[minutes[:, column] <= budget].all()
+        assert (minutes[inside, column] > 12).mean() < 0.05
+
+
+def test_crowfly_discs_and_study_area(mirror: Path) -> None:
+    frame = crowfly_isochrones(np.array([[0.0, 0.0]]), circuity=1.25, minutes=[10], profile="buggy")
+    radius = 10 * 4000 / 60 / 1.25
+    assert frame["method"].iloc[0] == "crow-fly" and frame.geometry.iloc[0].bounds[2] == pytest.approx(radius)
+    from geoplan.studyarea import load_study_area
+
+    area = load_study_area(data_dir=mirror)
+    bexley = study_area_catchments(area, minutes=[10, 15, 20], profile="buggy")
+    assert len(bexley) == 48 * 3 and bexley["method"].eq("crow-fly").all()
+    assert bexley["circuity"].eq(area.catalogue.network.crowfly_circuity).all()
+
+
+def test_write_catchments(tmp_path: Path) -> None:
+    frame = crowfly_isochrones(np.array([[530_000.0, 175_000.0]]), circuity=1.3, minutes=[10, 15])
+    path = write_catchments(frame, tmp_path / "c.gpkg")
+    back = gpd.read_file(path, layer="catchments")
+    assert back.crs == "EPSG:27700" and back["band"].tolist() == [10.0, 15.0]
+
+
+def test_bad_bands() -> None:
+    assert check_bands("20,10,15") == (10.0, 15.0, 20.0)
+    for bad in ["10,-5", "abc", "", [0]]:
+        with pytest.raises(InputError, match="minutes"):
+            check_bands(bad)
+
+
+def test_calibration_against_ors(osm_dir: Path) -> None:
+    fits = calibrate_against_ors(osm_dir / ORS)
+    assert len(fits) == 15 * 3
+    assert fits["k_iou"].between(1.0, 2.5).all() and fits["iou"].between(0.3, 1.0).all()
+    # k_area by hand for one catchment: the disc radius that gives the polygon's area
+    ors = gpd.read_file(osm_dir / ORS).to_crs(settings.measure_crs)
+    row = ors[(ors["minutes"] == 15)].iloc[0]
+    expected = 5.0 * 1000 / 60 * 15 / np.sqrt(row.geometry.area / np.pi)
+    got = fits[(fits["library"] == row["library"]) & (fits["minutes"] == 15)]["k_area"].iloc[0]
+    assert got == pytest.approx(expected)
+    error = fallback_error(float(fits["k_iou"].median()), ors[ors["minutes"] == 15].rename(columns={"minutes": "band"}),
+                           gpd.GeoSeries(gpd.points_from_xy(ors[ors["minutes"] == 15]["library_lon"], ors[ors["minutes"] == 15]["library_lat"]), crs=4326).to_crs(27700).get_coordinates().to_numpy(),
+                           speed_kmh=5.0)  # fmt: skip
+    assert error.loc[15.0 if 15.0 in error.index else 15, "n"] == 15

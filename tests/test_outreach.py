@@ -1,0 +1,292 @@
+"""Outreach planner: hand-computed optima, brute force on real Bexley groups, rules, outputs, bad inputs."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from icalendar import Calendar
+
+from geoplan.coverage import baseline_configuration
+from geoplan.errors import InputError
+from geoplan.outreach import (
+    OutreachRule,
+    child_weights,
+    greedy_visits,
+    load_outreach_rules,
+    outreach_groups,
+    parse_start,
+    plan_outreach,
+    plan_value,
+    solve_visits,
+    visit_date,
+)
+from geoplan.studyarea import load_study_area
+from geoplan.traveltime import study_area_travel_times
+
+REPO = Path(__file__).resolve().parent.parent
+RULES = REPO / "layers" / "bexley" / "outreach.yaml"
+NORTH_WARDS = {"Thamesmead East", "Belvedere", "Erith", "Slade Green & Northend", "Northumberland Heath",
+               "St Mary's & St James"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bexley(mirror: Path):
+    return load_study_area(REPO / "layers" / "bexley.yaml", data_dir=mirror)
+
+
+@pytest.fixture(scope="module")
+def travel_times(bexley):
+    return study_area_travel_times(bexley, profile="buggy")
+
+
+@pytest.fixture(scope="module")
+def plan(bexley, travel_times):
+    return plan_outreach(bexley, travel_times, months=3, visits_per_month=12, start="2026-12")
+
+
+# ------------------------------------------------------------------ hand-computed tiny instances
+# Origins x(3), y(3), p(2.5), q(2.5); g0 reaches x, y; g1 reaches x, p; g2 reaches y, q.
+TINY_REACH = np.array([[1, 1, 0], [1, 0, 1], [0, 1, 0], [0, 0, 1]], dtype=bool)
+TINY_WEIGHTS = np.array([3.0, 3.0, 2.5, 2.5])
+
+
+def test_tiny_instance_milp_beats_greedy_with_known_optimum() -> None:
+    exact = solve_visits(TINY_REACH, TINY_WEIGHTS, months=1, visits_per_month=2)
+    greedy = greedy_visits(TINY_REACH, TINY_WEIGHTS, months=1, visits_per_month=2)
+    # g1 + g2 reach everyone: 3 + 3 + 2.5 + 2.5 = 11; greedy takes g0 (6) first, then 2.5 more.
+    assert exact.objective == pytest.approx(11.0)
+    assert exact.visits[:, 0].tolist() == [False, True, True]
+    assert exact.status == "optimal" and exact.gap == pytest.approx(0.0)
+    assert greedy.objective == pytest.approx(8.5)
+    assert greedy.visits[0, 0]
+
+
+def test_tiny_instance_rule_forces_a_group() -> None:
+    exact = solve_visits(TINY_REACH, TINY_WEIGHTS, months=1, visits_per_month=2, rules=[([0], 1)])
+    assert exact.visits[0, 0] and exact.visits.sum() == 2
+    assert exact.objective == pytest.approx(8.5)
+
+
+def test_tiny_instance_repeat_value_over_two_months() -> None:
+    # One visit a month, q = 0.5. By hand: {g1, g2} 3 + 2.5 + 3 + 2.5 = 11; {g0, g1} x 3*1.5 + y 3 + p 2.5 = 10;
+    # {g0, g2} 10; {g0, g0} 6*1.5 = 9; {g1, g1} and {g2, g2} 5.5*1.5 = 8.25.
+    exact = solve_visits(TINY_REACH, TINY_WEIGHTS, months=2, visits_per_month=1, repeat_value=0.5)
+    assert exact.objective == pytest.approx(11.0)
+    assert sorted(np.flatnonzero(exact.visits.any(axis=1))) == [1, 2]
+    # Only g0 may be visited in month 1 (a rule on g0 for every month forces g0 twice): 6 * 1.5.
+    forced = solve_visits(TINY_REACH, TINY_WEIGHTS, months=2, visits_per_month=1, rules=[([0], 1)], repeat_value=0.5)
+    assert forced.objective == pytest.approx(9.0)
+    assert forced.visits[0].all()
+    full_repeat = solve_visits(TINY_REACH, TINY_WEIGHTS, months=2, visits_per_month=1, rules=[([0], 1)], repeat_value=1.0)
+    assert full_repeat.objective == pytest.approx(12.0)
+
+
+def test_two_monthly_rule_windows() -> None:
+    # Group 2 reaches nobody of weight; a 2-monthly rule on it must still put it in months (1 or 2) and (2 or 3).
+    reach = np.array([[1, 0, 0], [0, 1, 0]], dtype=bool)
+    weights = np.array([5.0, 4.0])
+    exact = solve_visits(reach, weights, months=3, visits_per_month=1, rules=[([2], 2)], repeat_value=0.0)
+    assert exact.visits[2, 1] and exact.visits[2].sum() == 1
+    assert exact.objective == pytest.approx(9.0)
+    greedy = greedy_visits(reach, weights, months=3, visits_per_month=1, rules=[([2], 2)], repeat_value=0.0)
+    assert greedy.status == "heuristic"
+    assert greedy.visits[2, 0:2].any() and greedy.visits[2, 1:3].any()
+
+
+def _brute_force(reach: np.ndarray, weights: np.ndarray, months: int, budget: int, rules, q: float) -> float:
+    """Best plan by enumerating every choice of at most ``budget`` groups in each month (independent of the MILP)."""
+    n_groups = reach.shape[1]
+    choices = [c for k in range(budget + 1) for c in itertools.combinations(range(n_groups), k)]
+    best = -np.inf
+    for plan in itertools.product(choices, repeat=months):
+        ok = all(
+            any(set(members) & set(plan[m]) for m in range(start, start + every))
+            for members, every in rules
+            if len(members)
+            for start in range(months - every + 1)
+        )
+        if not ok:
+            continue
+        reached = sum(reach[:, list(plan[m])].any(axis=1).astype(int) for m in range(months))
+        worth = [sum(q**k for k in range(r)) for r in range(months + 1)]
+        best = max(best, float(sum(w * worth[r] for w, r in zip(weights, reached, strict=True))))
+    return best
+
+
+def test_milp_matches_brute_force_on_real_bexley_groups(bexley, travel_times) -> None:
+    groups, _ = outreach_groups(bexley)
+    chosen = ["lib-thamesmead", "com-greenmead", "hc-lakeside", "com-belvedere", "lib-upper-belvedere", "lib-erith"]
+    north = groups.set_index("venue_id").loc[chosen].reset_index()
+    position = {venue: index for index, venue in enumerate(travel_times.destination_ids)}
+    reach = travel_times.minutes[:, [position[v] for v in north["venue_id"]]] <= 15.0
+    weights, _ = child_weights(bexley, travel_times)
+    keep = reach.any(axis=1) & (weights > 0)
+    reach, weights = reach[keep], weights[keep]
+    rules = [(np.flatnonzero(north["ward_name"].eq("Belvedere").to_numpy()), 1)]
+    assert len(rules[0][0]) > 0
+    for q in (0.0, 0.5):
+        expected = _brute_force(reach, weights, 2, 2, rules, q)
+        exact = solve_visits(reach, weights, months=2, visits_per_month=2, rules=rules, repeat_value=q)
+        greedy = greedy_visits(reach, weights, months=2, visits_per_month=2, rules=rules, repeat_value=q)
+        assert exact.objective == pytest.approx(expected, rel=1e-9)
+        assert greedy.objective <= expected + 1e-9
+
+
+def test_plan_value_counts_months_reached() -> None:
+    visits = np.array([[True, True], [False, False], [False, True]])
+    # x: reached months 1, 2 → 3 × 1.5; y: g0 both months → 3 × 1.5; p: never; q: month 2 → 2.5.
+    assert plan_value(TINY_REACH, TINY_WEIGHTS, visits, repeat_value=0.5) == pytest.approx(4.5 + 4.5 + 2.5)
+
+
+# ------------------------------------------------------------------ Bexley
+def test_groups_and_unlocated_warning(bexley) -> None:
+    groups, warnings = outreach_groups(bexley)
+    centres = set(baseline_configuration(bexley).centre_ids)
+    assert not set(groups["venue_id"]) & centres
+    assert {"lib-thamesmead", "com-greenmead", "fb-slade-green", "sch-east-wickham"} <= set(groups["venue_id"])
+    assert groups["ward_code"].notna().all()
+    kinds = ["library", "community_centre", "faith_hall", "foodbank", "school", "health_clinic", "leisure_centre"]
+    unlocated = bexley.venues.loc[~bexley.venues["located"] & bexley.venues["kind"].isin(kinds), "venue_id"]
+    assert len(unlocated) == 9
+    assert warnings[0].startswith(f"{len(unlocated)} of {len(groups) + len(unlocated)} outreach groups have no known location")
+    assert groups.loc[groups["venue_id"] == "lib-thamesmead", "ward_name"].item() == "Thamesmead East"
+
+
+def test_child_weights_by_hand(bexley, travel_times) -> None:
+    weights, near = child_weights(bexley, travel_times, centre_minutes=15.0, near_centre_factor=0.0)
+    children = bexley.children
+    deprivation = 1.0 + 0.25 * np.clip(5 - children["idaci_decile"].to_numpy(), 0, None)
+    expected = np.where(near, 0.0, children["children_0_4"].to_numpy() * deprivation)
+    np.testing.assert_allclose(weights, expected)
+    # 21.5% of the 15,035 children live within 15 min of a centre (coverage module, crow-fly buggy).
+    assert children.loc[near, "children_0_4"].sum() / children["children_0_4"].sum() == pytest.approx(0.215, abs=0.005)
+    half, _ = child_weights(bexley, travel_times, near_centre_factor=0.5)
+    np.testing.assert_allclose(half[near], 0.5 * children.loc[near, "children_0_4"].to_numpy() * deprivation[near])
+
+
+def test_bexley_plan_respects_budget_and_rules(bexley, plan) -> None:
+    visits = plan.visits
+    assert visits.groupby("month_number").size().max() <= 12
+    assert not visits.duplicated(["month_number", "venue_id"]).any()
+    rules = load_outreach_rules(RULES, bexley)
+    groups = plan.groups.set_index("venue_id")
+    for rule in rules:
+        in_area = visits[visits["venue_id"].map(groups["ward_code"]).isin(rule.ward_codes)]
+        if not groups["ward_code"].isin(rule.ward_codes).any():
+            continue
+        for start in range(3 - rule.every_months + 1):
+            window = set(range(start + 1, start + rule.every_months + 1))
+            assert in_area["month_number"].isin(window).any(), (rule.name, window)
+    north = visits[visits["ward_name"].isin(NORTH_WARDS)]
+    assert set(north["month_number"]) == {1, 2, 3}
+
+
+def test_bexley_plan_is_optimal_and_at_least_greedy(bexley, travel_times, plan) -> None:
+    summary = plan.summary
+    assert summary["status"] == "optimal" and summary["proven_optimal"]
+    assert "proven optimal" in summary["statement"]
+    assert plan.greedy.status == "heuristic"
+    assert summary["objective"] >= summary["greedy_objective"]
+    # Recompute the plan's worth from the visit table alone: postcodes within 15 min of a visited
+    # group, children x IDACI weight, zero within 15 min of a centre, months reached discounted by 0.5.
+    weights, _ = child_weights(bexley, travel_times)
+    position = {venue: index for index, venue in enumerate(travel_times.destination_ids)}
+    months_reached = np.zeros(len(weights), dtype=int)
+    for _, month in plan.visits.groupby("month_number"):
+        columns = [position[venue] for venue in month["venue_id"]]
+        months_reached += (travel_times.minutes[:, columns] <= 15.0).any(axis=1)
+    worth = np.array([0.0, 1.0, 1.5, 1.75])[months_reached]
+    assert summary["objective"] == pytest.approx(float(weights @ worth), abs=1e-3)
+    assert plan.groups["visits"].sum() == len(plan.visits) == plan.milp.visits.sum()
+
+
+def test_outputs_csv_ics_gpkg_summary(plan, tmp_path: Path) -> None:
+    written = plan.write(tmp_path / "plan")
+    assert [path.name for path in written] == ["visit_plan.csv", "visit_plan.ics", "visit_plan.gpkg", "summary.json"]
+    table = pd.read_csv(tmp_path / "plan" / "visit_plan.csv")
+    assert len(table) == len(plan.visits) > 0
+    expected = {"month", "date", "venue_id", "name", "ward_name", "day", "children_reached", "weighted_children"}
+    assert expected <= set(table.columns)
+    calendar = Calendar.from_ical((tmp_path / "plan" / "visit_plan.ics").read_bytes())
+    events = calendar.walk("VEVENT")
+    assert len(events) == len(plan.visits)
+    starts = sorted(event.decoded("dtstart") for event in events)
+    assert starts[0] >= date(2026, 12, 1) and starts[-1] < date(2027, 3, 1)
+    assert all(day.weekday() < 5 for day in starts)  # no meeting day is known for these groups: first weekday
+    assert len({str(event["uid"]) for event in events}) == len(events)
+    visited = gpd.read_file(tmp_path / "plan" / "visit_plan.gpkg", layer="visited_groups")
+    reach = gpd.read_file(tmp_path / "plan" / "visit_plan.gpkg", layer="group_reach")
+    assert len(visited) == len(reach) == plan.visits["venue_id"].nunique()
+    assert visited.crs.to_epsg() == 27700
+    assert reach.geometry.contains(visited.set_index("venue_id").loc[reach["venue_id"]].geometry.reset_index(drop=True)).all()
+    summary = json.loads((tmp_path / "plan" / "summary.json").read_text())
+    assert {"objective", "greedy_objective", "mip_gap", "status", "method"} <= set(summary)
+
+
+def test_visit_dates() -> None:
+    assert visit_date(date(2026, 12, 1), "Saturday") == (date(2026, 12, 5), "meeting day")
+    assert visit_date(date(2026, 11, 1), "")[0] == date(2026, 11, 2)  # 1 Nov 2026 is a Sunday
+    assert parse_start(None, today=date(2026, 12, 15)) == date(2027, 1, 1)
+    assert parse_start("2027-03") == date(2027, 3, 1)
+
+
+# ------------------------------------------------------------------ bad inputs
+@pytest.mark.parametrize(("months", "visits"), [(0, 12), (3, 0), (-1, 5)])
+def test_bad_plan_sizes(months: int, visits: int) -> None:
+    with pytest.raises(InputError, match="whole number >= 1"):
+        solve_visits(TINY_REACH, TINY_WEIGHTS, months=months, visits_per_month=visits)
+
+
+def test_unknown_ward_in_rules_file(bexley, tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("version: 1\nareas:\n  - name: North\n    every_months: 1\n    wards: [Erith, Atlantis]\n")
+    with pytest.raises(InputError, match=r"field 'areas\[0\].wards': unknown ward 'Atlantis'") as info:
+        load_outreach_rules(path, bexley)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+    path.write_text("version: 1\nareas:\n  - {name: A, every_months: 0, wards: [Erith]}\n")
+    with pytest.raises(InputError, match="every_months"):
+        load_outreach_rules(path, bexley)
+    path.write_text(
+        "version: 1\nareas:\n  - {name: A, every_months: 1, wards: [erith]}\n"
+        "  - {name: B, every_months: 2, wards: [E05011225]}\n"  # Erith's ONS code
+    )
+    with pytest.raises(InputError, match="already in area 'A'"):
+        load_outreach_rules(path, bexley)
+
+
+def test_infeasible_rules_are_one_line_errors(bexley, travel_times) -> None:
+    rules = load_outreach_rules(RULES, bexley)
+    assert sum(rule.every_months == 1 for rule in rules) == 4
+    with pytest.raises(InputError, match="cannot be met with 3 visits a month") as info:
+        plan_outreach(bexley, travel_times, months=3, visits_per_month=3, rules=rules)
+    assert "\n" not in str(info.value)
+    with pytest.raises(InputError, match="cannot be met"):
+        solve_visits(TINY_REACH, TINY_WEIGHTS, months=1, visits_per_month=1, rules=[([0], 1), ([1], 1)])
+    one = [OutreachRule(name="all", ward_codes=tuple(bexley.wards["ward_code"]), every_months=1)]
+    assert plan_outreach(bexley, travel_times, months=1, visits_per_month=1, rules=one).visits.shape[0] == 1
+
+
+def test_cli_plan_and_error(mirror: Path, tmp_path: Path) -> None:
+    env = {"GEOPLAN_DATA": str(mirror), "PATH": str(Path(sys.executable).parent)}
+    command = [sys.executable, "-c", "from geoplan.cli import main; main()", "outreach", "plan"]
+    arguments = ["--months", "2", "--visits-per-month", "8", "--start", "2027-01", "--out", str(tmp_path / "out"), "--json"]
+    done = subprocess.run([*command, *arguments], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["proven_optimal"] and payload["objective"] >= payload["greedy_objective"]
+    assert "geoplan: warning: 9 of 44 outreach groups" in done.stderr
+    assert len(pd.read_csv(tmp_path / "out" / "visit_plan.csv")) <= 16
+    arguments = ["--months", "0", "--out", str(tmp_path / "bad")]
+    bad = subprocess.run([*command, *arguments], capture_output=True, text=True, env=env, check=False)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "months" in bad.stderr
+    assert not (tmp_path / "bad").exists()

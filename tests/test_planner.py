@@ -1,0 +1,314 @@
+"""The planner's engine facade: every edit re-measures to the numbers the scenario engine and the matrix give."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from geoplan.coverage import find_gaps, measure_coverage
+from geoplan.errors import InputError
+from geoplan.planner import PlannerSession, scenario_yaml, serve_arguments, shared_resources
+from geoplan.scenarios import SCENARIO_DIR, baseline_scenario, compare, list_scenarios, resolve_scenario
+
+REPO = Path(__file__).resolve().parent.parent
+BEXLEY = REPO / "layers" / "bexley.yaml"
+CENTRES = ("cc-west-street", "cc-northumberland-heath", "cc-normandy-send-hub", "cc-danson", "cc-north-cray",
+           "cc-northend")  # fmt: skip
+BAND = 15.0
+
+
+@pytest.fixture(scope="module")
+def resources(mirror: Path):
+    return shared_resources(BEXLEY, data_dir=mirror)
+
+
+@pytest.fixture(scope="module")
+def area(resources):
+    return resources.area
+
+
+@pytest.fixture(scope="module")
+def travel_times(resources):
+    return resources.travel_times("buggy")
+
+
+def covered_by_hand(area, travel_times, venue_ids, band=BAND) -> np.ndarray:
+    """Per-origin reach: the matrix columns of ``venue_ids``, straight from the dense array."""
+    columns = [list(travel_times.destination_ids).index(venue) for venue in venue_ids]
+    return np.asarray(travel_times.minutes)[:, columns].min(axis=1) <= band
+
+
+def children(area) -> np.ndarray:
+    return area.children["children_0_4"].to_numpy(dtype=float)
+
+
+def reference(area, travel_times, session: PlannerSession):
+    """The ``scenario run`` engine's comparison of the session's scenario with the baseline."""
+    return compare(area, travel_times, baseline_scenario(BEXLEY), session.scenario)
+
+
+def test_baseline_metrics_are_the_matrix_counts(area, travel_times, resources) -> None:
+    session = PlannerSession(resources)
+    metrics = session.metrics()
+    reach = covered_by_hand(area, travel_times, CENTRES)
+    assert metrics["covered"] == children(area)[reach].sum()
+    assert metrics["children"] == 15_035
+    assert metrics["share"] == pytest.approx(0.2145, abs=0.001)  # 21.5% in the coverage command's headline
+    assert metrics["children_gaining"] == metrics["children_losing"] == 0
+    assert set(metrics["centres"]) == set(CENTRES)
+    by_imd = {row["decile"]: row for row in metrics["by_imd_decile"]}
+    for decile, row in by_imd.items():
+        in_decile = area.children["imd_decile"].to_numpy() == decile
+        assert row["covered"] == children(area)[reach & in_decile].sum()
+        assert row["share"] == row["baseline_share"]
+    assert sum(row["total"] for row in metrics["by_idaci_decile"]) == 15_035
+    assert json.loads(json.dumps(metrics)) == metrics
+
+
+def test_closing_north_cray_loses_exactly_its_sole_catchment(area, travel_times, resources) -> None:
+    session = PlannerSession(resources)
+    session.toggle_venue("cc-north-cray", False)
+    metrics = session.metrics()
+    others = [centre for centre in CENTRES if centre != "cc-north-cray"]
+    north_cray = covered_by_hand(area, travel_times, ["cc-north-cray"])
+    only_north_cray = north_cray & ~covered_by_hand(area, travel_times, others)
+    assert metrics["children_losing"] == children(area)[only_north_cray].sum() > 0
+    assert metrics["covered"] == metrics["baseline_covered"] - metrics["children_losing"]
+    comparison = reference(area, travel_times, session)
+    assert metrics["covered"] == comparison.summary["covered_after"]
+    assert metrics["children_losing"] == comparison.summary["children_losing"]
+    assert metrics["session_venues"]["covered"] == comparison.summary["session_venues"]["covered_after"]
+    assert metrics["session_venues"]["children_losing"] == comparison.summary["session_venues"]["children_losing"]
+    impact = comparison.by_imd_decile.set_index("imd_decile")
+    for row in metrics["by_imd_decile"]:
+        assert row["covered"] == impact.loc[row["decile"], "covered_after"]
+    assert "cc-north-cray" not in metrics["centres"]
+    assert session.scenario.changes[-1].close == ["cc-north-cray"]
+    # Re-opening undoes the close: back to the baseline with no change left.
+    session.toggle_venue("cc-north-cray", True)
+    assert session.scenario.changes == []
+    assert session.metrics()["covered"] == metrics["baseline_covered"]
+
+
+def test_moving_a_session_changes_session_reach_not_centres(area, travel_times, resources) -> None:
+    session = PlannerSession(resources)
+    session.move_session("north-cray-coffee-morning", "lib-thamesmead")
+    table = session.sessions_table().set_index("session_id")
+    assert table.loc["north-cray-coffee-morning", "venue_id"] == "lib-thamesmead"
+    assert table.loc["north-cray-coffee-morning", "baseline_venue_id"] == "cc-north-cray"
+    move = session.scenario.changes[-1].move_sessions
+    assert (move.from_, move.to, move.sessions) == ("cc-north-cray", "lib-thamesmead", ["north-cray-coffee-morning"])
+    metrics = session.metrics()
+    comparison = reference(area, travel_times, session)
+    assert metrics["covered"] == metrics["baseline_covered"]
+    assert metrics["session_venues"]["covered"] == comparison.summary["session_venues"]["covered_after"]
+
+
+def test_rejected_edits_leave_the_session_as_it_was(resources) -> None:
+    session = PlannerSession(resources)
+    session.toggle_venue("lib-thamesmead", False)
+    before = session.to_scenario_yaml()
+    with pytest.raises(InputError, match="closed"):
+        session.move_session("north-cray-coffee-morning", "lib-thamesmead")
+    with pytest.raises(InputError, match="unknown venue id 'nowhere'"):
+        session.toggle_venue("nowhere", False)
+    for centre in CENTRES[:-1]:
+        session.toggle_venue(centre, False)
+    with pytest.raises(InputError, match="no open children's centre"):
+        session.toggle_venue(CENTRES[-1], False)
+    assert CENTRES[-1] in session.metrics()["centres"]
+    with pytest.raises(InputError, match="positive"):
+        session.set_band(-5)
+    with pytest.raises(InputError, match="profile"):
+        session.set_profile("cycle")
+    assert session.to_scenario_yaml() != before  # the five closes were kept
+    assert session.metrics()["centres"] == [CENTRES[-1]]
+
+
+def test_adding_centres_by_venue_postcode_and_reopening(area, travel_times, resources) -> None:
+    session = PlannerSession(resources)
+    assert session.add_venue("lib-thamesmead") == "lib-thamesmead"
+    assert session.scenario.changes[-1].redesignate.kind == "childrens_centre"
+    library = session.metrics()
+    reach = covered_by_hand(area, travel_times, [*CENTRES, "lib-thamesmead"])
+    assert library["covered"] == children(area)[reach].sum()
+    assert library["children_gaining"] == library["covered"] - library["baseline_covered"] > 0
+
+    postcode = area.venues.set_index("venue_id").loc["com-belvedere", "postcode"]
+    new_id = session.add_venue(postcode.lower().replace(" ", ""))
+    assert new_id == "new-" + postcode.replace(" ", "").lower()
+    opened = session.metrics()
+    comparison = reference(area, travel_times, session)
+    assert opened["covered"] == comparison.summary["covered_after"] >= library["covered"]
+    # A centre at the same postcode as an existing venue reaches exactly that venue's catchment.
+    same_place = covered_by_hand(area, travel_times, [*CENTRES, "lib-thamesmead", "com-belvedere"])
+    assert opened["covered"] == children(area)[same_place].sum()
+
+    reopened = session.add_venue("cc-crayford")
+    assert reopened == "cc-crayford-reopened"
+    venues = session.venues_table().set_index("venue_id")
+    assert venues.loc["cc-crayford-reopened", "centre"] and not venues.loc["cc-crayford", "open"]
+    crayford = covered_by_hand(area, travel_times, ["cc-crayford"])
+    assert session.metrics()["covered"] == children(area)[same_place | crayford].sum()
+    with pytest.raises(InputError, match="already re-opened"):
+        session.toggle_venue("cc-crayford", True)
+    # Closing a venue this scenario opened removes its 'open' change.
+    session.toggle_venue("cc-crayford-reopened", False)
+    assert all(change.open is None or change.open.id != "cc-crayford-reopened" for change in session.scenario.changes)
+
+
+def test_band_and_profile_use_the_engine_at_that_setting(area, resources) -> None:
+    session = PlannerSession(resources)
+    session.set_profile("walk")
+    session.set_band(20)
+    metrics = session.metrics()
+    walk = resources.travel_times("walk")
+    assert walk.profile == "walk"
+    expected = measure_coverage(area, walk, venue_ids=list(CENTRES), bands=(20,))
+    assert metrics["covered"] == expected.overall.loc[20.0, "covered"]
+    assert (metrics["band"], metrics["profile"]) == (20.0, "walk")
+    assert metrics["covered"] > PlannerSession(resources).metrics()["covered"]
+    assert session.scenario.settings.headline_minutes == 20.0
+
+
+def test_gaps_rank_as_find_gaps(area, travel_times, resources) -> None:
+    session = PlannerSession(resources)
+    session.toggle_venue("cc-danson", False)
+    ours = session.gaps()
+    centres = [centre for centre in CENTRES if centre != "cc-danson"]
+    theirs = find_gaps(area, travel_times, venue_ids=centres, minutes=BAND).lsoas
+    assert list(ours["lsoa_code"]) == list(theirs["lsoa_code"])
+    assert np.allclose(ours["need"], theirs["need"])
+    assert np.array_equal(ours["children_beyond"], theirs["children_beyond"])
+    top = session.metrics()["top_gaps"]
+    assert [gap["lsoa_code"] for gap in top] == list(theirs["lsoa_code"][:10])
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in SCENARIO_DIR.glob("bexley-*.yaml")))
+def test_shipped_scenarios_round_trip_through_yaml(area, travel_times, resources, name: str) -> None:
+    session = PlannerSession(resources)
+    session.load_scenario(name)
+    text = session.to_scenario_yaml()
+    data = yaml.safe_load(text)
+    assert data["version"] == 1 and data["name"] == name and data["base"] == "../layers/bexley.yaml"
+    again = PlannerSession(resources)
+    again.load_scenario_yaml(text, filename=f"{name}.yaml")
+    assert again.to_scenario_yaml() == text
+    assert again.metrics() == session.metrics()
+    comparison = compare(area, travel_times, baseline_scenario(BEXLEY), resolve_scenario(name))
+    assert session.metrics()["covered"] == comparison.summary["covered_after"]
+    assert session.metrics()["children_losing"] == comparison.summary["children_losing"]
+
+
+def test_edited_scenario_saves_and_loads_unchanged(resources) -> None:
+    session = PlannerSession(resources)
+    session.load_scenario("bexley-north-cray-to-thamesmead")
+    session.toggle_venue("cc-northend", False)
+    session.move_session("greenmead-baby-bank", "lib-thamesmead")
+    session.add_venue("DA18 4DW")
+    session.set_band(10)
+    text = session.to_scenario_yaml()
+    assert session.scenario.name == "bexley-north-cray-to-thamesmead-edited"
+    loaded = PlannerSession(resources)
+    loaded.load_scenario_yaml(text.encode("utf-8"), filename="mine.yaml")
+    assert loaded.to_scenario_yaml() == text
+    assert loaded.metrics() == session.metrics()
+    assert [line for line in loaded.metrics()["changes"]] == session.metrics()["changes"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("version: 1\nname: bad\ntitle: Bad\nchanges:\n  - close: [nowhere]\n",
+         "mine.yaml, line 5, field 'changes[0].close[0]': unknown venue id 'nowhere'"),
+        ("version: 1\nname: bad\ntitle: [unclosed\n", "mine.yaml, line 3"),
+        ("version: 2\nname: bad\ntitle: Bad\n", "mine.yaml, line 1, field 'version'"),
+        ("- just\n- a list\n", "mine.yaml, line 1, field '(document)'"),
+        ("", "mine.yaml, line 1, field 'version': file is empty"),
+    ],
+)  # fmt: skip
+def test_bad_upload_names_file_line_and_field_and_keeps_state(resources, text: str, message: str) -> None:
+    session = PlannerSession(resources)
+    session.toggle_venue("cc-danson", False)
+    before = session.to_scenario_yaml()
+    with pytest.raises(InputError) as caught:
+        session.load_scenario_yaml(text, filename="mine.yaml")
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)
+    assert session.to_scenario_yaml() == before
+
+
+def test_upload_rejects_binary_and_other_areas(resources, tmp_path: Path) -> None:
+    session = PlannerSession(resources)
+    with pytest.raises(InputError, match="not UTF-8"):
+        session.load_scenario_yaml(b"\xff\xfe\x00bad", filename="x.yaml")
+    other = "version: 1\nname: other\ntitle: Other\nbase: ../layers/elsewhere.yaml\n"
+    with pytest.raises(InputError, match="field 'base'"):
+        session.load_scenario_yaml(other, filename="x.yaml")
+
+
+def test_sessions_do_not_share_state_under_concurrency(area, travel_times, resources) -> None:
+    closes = [*CENTRES, "lib-thamesmead", "lib-erith", "com-greenmead", "lib-crayford"]
+
+    def work(venue: str) -> tuple[str, dict, str]:
+        session = PlannerSession(resources)
+        session.toggle_venue(venue, False)
+        return venue, session.metrics(), session.to_scenario_yaml()
+
+    with ThreadPoolExecutor(max_workers=len(closes)) as pool:
+        results = list(pool.map(work, closes))
+    for venue, metrics, text in results:
+        assert yaml.safe_load(text)["changes"] == [{"close": [venue]}]
+        centres = [centre for centre in CENTRES if centre != venue]
+        assert metrics["covered"] == children(area)[covered_by_hand(area, travel_times, centres)].sum()
+        assert set(metrics["centres"]) == set(centres)
+    assert PlannerSession(resources).scenario.changes == []
+
+
+def test_report_is_the_committee_report_of_the_current_scenario(resources) -> None:
+    session = PlannerSession(resources)
+    session.toggle_venue("cc-north-cray", False)
+    page = session.report_html()
+    assert page.lstrip().lower().startswith("<!doctype html>") and page.rstrip().endswith("</html>")
+    assert "(edited in the planner)" in page
+    covered = f"{session.metrics()['covered']:,.0f}"
+    assert covered in page
+    assert "<script src=\"http" not in page and "<link href=\"http" not in page
+
+
+def test_scenario_yaml_is_the_schema_of_scenarios(resources) -> None:
+    for scenario in list_scenarios():
+        text = scenario_yaml(scenario)
+        assert list(yaml.safe_load(text)) == ["version", "name", "title", "description", "base", "settings", "changes"]
+
+
+def test_public_address_needs_authentication() -> None:
+    with pytest.raises(InputError, match="without authentication"):
+        serve_arguments(port=5006, address="0.0.0.0", environ={})
+    argv = serve_arguments(port=5006, address="0.0.0.0", basic_auth="s3cret-pass", cookie_secret="c", environ={})
+    assert argv[argv.index("--basic-auth") + 1] == "s3cret-pass"
+    assert "--address" in argv and argv[argv.index("--address") + 1] == "0.0.0.0"
+    assert serve_arguments(port=5006, address="0.0.0.0", environ={"PANEL_OAUTH_PROVIDER": "github"})
+    local = serve_arguments(port=5007, address="127.0.0.1", environ={})
+    assert "127.0.0.1:5007" in local and "--basic-auth" not in local
+
+
+def test_cli_serve_refuses_public_address_without_auth(mirror: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PANEL_")}
+    env["GEOPLAN_DATA"] = str(mirror)
+    done = subprocess.run(
+        [sys.executable, "-c", "from geoplan.cli import main; main()", "serve", "--address", "0.0.0.0",
+         "--port", "5999"],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("geoplan: error:") and "authentication" in lines[0]

@@ -1,0 +1,125 @@
+"""The manifest of sources: names, patterns, columns and the MANIFEST.md table agree with each other and the mirror."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+import pytest
+from typer.testing import CliRunner
+
+from geoplan import settings
+from geoplan.cli import app
+from geoplan.download import FETCH_ORDER, manifest_markdown
+from geoplan.errors import DataSourceError, InputError
+from geoplan.sources import CODEPOINT_HEADER, SOURCES, find_local, get_source, match_files
+
+REPO = Path(__file__).resolve().parent.parent
+ONS_FEATURESERVER = re.compile(
+    r"^https://services1\.arcgis\.com/ESMARspQHYMw9BZ9/arcgis/rest/services/\w+/FeatureServer/0/query$"
+)
+
+#: Folder of the mirror each source's file sits in.
+MIRROR_FOLDERS = {
+    "lsoa_ward_lookup": "lookups",
+    "lsoa21_boundaries": "boundaries",
+    "wards": "boundaries",
+    "lsoa21_pwc": "boundaries",
+    "iod2025": "deprivation",
+    "census2021_age": "population",
+    "codepoint_open": "postcodes",
+}
+
+
+def test_every_source_is_fetched_once_in_dependency_order() -> None:
+    assert sorted(FETCH_ORDER) == sorted(SOURCES)
+    assert FETCH_ORDER.index("lsoa_ward_lookup") < FETCH_ORDER.index("lsoa21_boundaries")
+    assert FETCH_ORDER.index("lsoa21_boundaries") == 1  # every later filter needs the LA outline
+
+
+@pytest.mark.parametrize("key", sorted(SOURCES))
+def test_manifest_entry_is_complete(key: str) -> None:
+    source = SOURCES[key]
+    assert source.key == key
+    assert source.title and source.publisher and source.licence and source.attribution and source.vintage
+    assert source.url.startswith("https://")
+    if source.access == "arcgis":
+        assert ONS_FEATURESERVER.match(source.url), source.url
+        assert source.area_filter == "la_code" or source.format == "gpkg"
+    if source.access == "file" and source.url.endswith(".zip"):
+        assert source.archive_member
+    if source.sha256 is not None:
+        assert re.fullmatch(r"[0-9a-f]{64}", source.sha256)
+    if source.filename is None:
+        assert source.access == "overpass"  # geoplan.network caches the network it builds from it
+        return
+    # The cache file is found again by its own patterns and by no other source's.
+    owners = [other.key for other in SOURCES.values()
+              if any(re.fullmatch(_glob(p), source.filename, re.IGNORECASE) for p in other.local_patterns)]  # fmt: skip
+    assert owners == [key]
+
+
+def _glob(pattern: str) -> str:
+    return re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+
+
+@pytest.mark.parametrize("key", sorted(MIRROR_FOLDERS))
+def test_mirror_file_of_each_source_has_its_columns(mirror: Path, key: str) -> None:
+    raw = mirror / "raw" if (mirror / "raw").is_dir() else mirror
+    [path] = match_files(key, raw)
+    assert path.parent.name == MIRROR_FOLDERS[key]
+    source = get_source(key)
+    if source.format == "gpkg":
+        info = pyogrio.read_info(path)
+        columns = list(info["fields"])
+        assert info["crs"] == settings.measure_crs
+    else:
+        columns = list(pd.read_csv(path, nrows=0).columns)
+        if key == "codepoint_open":
+            assert tuple(columns) == CODEPOINT_HEADER
+    for canonical in source.columns:
+        assert source.column(canonical, columns, path=path) in columns
+
+
+def test_missing_column_names_file_field_and_accepted_spellings() -> None:
+    with pytest.raises(InputError, match=r"^x\.csv, field 'ward_code': missing column 'WD25CD' or 'WD24CD'"):
+        get_source("lsoa_ward_lookup").column("ward_code", ["LSOA21CD"], path="x.csv")
+
+
+def test_find_local_ignores_partial_downloads_and_hidden_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "data_dir", None)
+    monkeypatch.setattr(settings, "cache_dir", tmp_path)
+    partial = tmp_path / "sources" / ".partial"
+    partial.mkdir(parents=True)
+    (partial / "File_7_IoD2025_x.csv").write_text("LSOA code (2021)\n")
+    (tmp_path / "sources" / ".File_7_IoD2025_tmp.csv").write_text("LSOA code (2021)\n")
+    with pytest.raises(DataSourceError, match=r"no file for source 'iod2025'.*geoplan data fetch"):
+        find_local("iod2025")
+    done = tmp_path / "sources" / get_source("iod2025").filename
+    done.write_text("LSOA code (2021)\n")
+    assert find_local("iod2025") == done
+
+
+def test_unknown_source_is_a_one_line_error() -> None:
+    with pytest.raises(InputError, match="unknown data source 'imd2019'; known: census2021_age"):
+        get_source("imd2019")
+
+
+def test_manifest_md_is_the_generated_table() -> None:
+    text = (REPO / "data" / "boundaries" / "MANIFEST.md").read_text(encoding="utf-8")
+    assert text == manifest_markdown(), "regenerate MANIFEST.md with geoplan.download.manifest_markdown()"
+    for source in SOURCES.values():
+        assert source.url in text and (source.filename is None or f"sources/{source.filename}" in text)
+
+
+def test_data_sources_command_lists_the_manifest() -> None:
+    result = CliRunner().invoke(app, ["data", "sources", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [row["key"] for row in rows] == list(FETCH_ORDER)
+    assert all(row["publisher"] and row["licence"] and row["url"] for row in rows)
