@@ -907,6 +907,28 @@ def catchments_command(
         print(f"{summary['catchments']} catchments ({summary['method']}, {pace.name}) for {summary['venues']} venue(s); wrote {out}")
 
 
+@app.command("run")
+def run_command(
+    area: AreaOption = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the map, figure, report and gaps.")] = Path("out"),
+    profile: ProfileOption = "buggy",
+) -> None:
+    """The main job: get the open data, then summary, coverage, gaps, committee map, figure and report."""
+    from geoplan import settings
+    from geoplan.download import ensure_sources
+    from geoplan.layers import load_catalogue
+
+    catalogue_path = area or settings.default_area
+    ensure_sources(load_catalogue(catalogue_path))
+    stem = catalogue_path.stem
+    area_summary(area=area)
+    coverage_command(area=area, profile=profile)
+    gaps_command(out=out / f"{stem}-gaps.gpkg", area=area, profile=profile, top=10)
+    report_command(
+        out=out / f"{stem}-report.html", area=area, map_out=out / f"{stem}-map.html", png=out / f"{stem}-map.png"
+    )
+
+
 def main() -> None:
     """Run the CLI, turning geoplan's own errors into one-line messages."""
     try:

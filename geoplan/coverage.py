@@ -183,7 +183,8 @@ class CoverageResult:
         return (
             f"{row['share']:.1%} of children aged 0-4 in the 30% most deprived LSOAs nationally "
             f"({int(row['covered']):,} of {int(row['total']):,}) live within a {minutes:g}-minute walk "
-            f"({self.profile} pace, {self.method}) of a venue; {overall['share']:.1%} of all children."
+            f"({self.profile} pace, {self.method}) of one of the {len(self.venue_ids)} venues counted; "
+            f"{overall['share']:.1%} of all children."
         )
 
     def to_dict(self) -> dict[str, object]:

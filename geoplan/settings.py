@@ -34,8 +34,8 @@ http_timeout_s: float = 30.0
 #: Overpass API endpoint used to fetch OpenStreetMap ways.
 overpass_url: str = os.environ.get("GEOPLAN_OVERPASS_URL", "https://overpass-api.de/api/interpreter")
 
-#: Seconds to wait for Overpass before failing with a clear message.
-overpass_timeout_s: float = 10.0
+#: Seconds an Overpass query may take; a refused connection still fails at once.
+overpass_timeout_s: float = 180.0
 
 #: Whether a study area with no walking network falls back to crow-fly estimates.
 allow_crowfly_fallback: bool = True

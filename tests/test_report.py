@@ -74,7 +74,8 @@ def test_report_figures_agree_with_census_and_deprivation(committee: object, mir
     for info in area.provenance.values():
         assert html.escape(info.vintage) in page and html.escape(info.publisher) in page
     assert "Open Government Licence v3.0" in page
-    assert "crow-fly estimates: straight-line distance × a circuity factor of 1.3" in page
+    circuity = area.catalogue.network.crowfly_circuity
+    assert f"crow-fly estimates: straight-line distance × a circuity factor of {circuity:g}" in page
     assert "postcode" in page and "Census 2021" in page
     assert "@media print" in page
 
