@@ -7,6 +7,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from geoplan.errors import InputError
 
 
 @contextlib.contextmanager
@@ -80,3 +86,43 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
             else:
                 item.unlink()
         staging.rmdir()
+
+
+def read_csv(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
+    """Read a CSV as strings (no NA guessing), turning every read failure into a one-line error.
+
+    The error names the file and the kind of failure only: a parser message can quote a line of
+    the file, and some inputs (registration records) must never be echoed.
+
+    Raises
+    ------
+    InputError
+        The file is missing, empty, or not a readable CSV.
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = "file not found"
+        raise InputError(msg, path=path)
+    try:
+        return pd.read_csv(path, **{"dtype": str, "keep_default_na": False, **kwargs})
+    except pd.errors.EmptyDataError:
+        msg = "file is empty"
+        raise InputError(msg, path=path) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        msg = f"not a readable CSV ({type(exc).__name__})"
+        raise InputError(msg, path=path) from None
+
+
+def read_yaml(path: str | os.PathLike[str], *, what: str) -> object:
+    """Parse a YAML file, turning a missing file or bad YAML into a one-line error naming the line."""
+    path = Path(path)
+    if not path.is_file():
+        msg = f"{what} not found"
+        raise InputError(msg, path=path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        msg = f"not valid YAML{line}"
+        raise InputError(msg, path=path) from None

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from geoplan.errors import InputError
+from geoplan.fileio import read_yaml
 from geoplan.sources import SOURCES
 
 CATALOGUE_VERSION = 1
@@ -121,16 +121,7 @@ def load_catalogue(path: str | Path) -> AreaCatalogue:
         For a missing file, bad YAML, or a field that does not validate (the message names the field).
     """
     path = Path(path)
-    if not path.is_file():
-        msg = "layer catalogue not found"
-        raise InputError(msg, path=path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        msg = f"not valid YAML{line}"
-        raise InputError(msg, path=path) from None
+    raw = read_yaml(path, what="layer catalogue")
     if not isinstance(raw, dict):
         msg = "empty or not a mapping of catalogue fields"
         raise InputError(msg, path=path)

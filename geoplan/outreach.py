@@ -44,14 +44,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import yaml
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from geoplan import settings
 from geoplan.coverage import GapWeights, baseline_configuration, minutes_to_nearest
 from geoplan.errors import InputError
-from geoplan.fileio import atomic_directory
+from geoplan.fileio import atomic_directory, read_yaml
 from geoplan.studyarea import StudyArea
 
 #: Venue kinds where community groups meet that outreach visits (seed 003 s.6: libraries,
@@ -145,14 +144,7 @@ def load_outreach_rules(path: str | os.PathLike[str], area: StudyArea) -> list[O
         study area, or a ward sits in two areas.
     """
     path = Path(path)
-    if not path.is_file():
-        msg = "rules file not found"
-        raise InputError(msg, path=path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        msg = f"not valid YAML ({str(exc).splitlines()[0]})"
-        raise InputError(msg, path=path) from None
+    raw = read_yaml(path, what="rules file")
     if not isinstance(raw, dict) or not isinstance(raw.get("areas"), list) or not raw["areas"]:
         msg = "expected a mapping with a non-empty 'areas' list"
         raise InputError(msg, path=path, field="areas")

@@ -36,7 +36,7 @@ from geoplan import settings
 from geoplan.coverage import MOST_DEPRIVED_30_DECILES, MOST_DEPRIVED_50_DECILES
 from geoplan.disclosure import SUPPRESSED, LinkedCounts, apply_suppression, check_threshold, primary_mask
 from geoplan.errors import InputError
-from geoplan.fileio import atomic_directory
+from geoplan.fileio import atomic_directory, read_csv
 from geoplan.population import UNDER_3_SHARE
 from geoplan.studyarea import StudyArea
 from geoplan.venues import POSTCODE_PATTERN, normalise_postcode
@@ -136,19 +136,8 @@ def read_records(path: str | os.PathLike[str], *, today: date | None = None) -> 
     """
     path = Path(path)
     today = today or date.today()
-    if not path.is_file():
-        msg = "file not found"
-        raise InputError(msg, path=path)
-    try:
-        # utf-8-sig: spreadsheets often save a byte-order mark before the first header
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        msg = "file is empty"
-        raise InputError(msg, path=path) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        # the parser's message can quote a line of the file, so only its kind is reported
-        msg = f"not a readable CSV ({type(exc).__name__})"
-        raise InputError(msg, path=path) from None
+    # utf-8-sig: spreadsheets often save a byte-order mark before the first header
+    frame = read_csv(path, skipinitialspace=True, encoding="utf-8-sig")
     renames = _canonical_columns(frame.columns, path)
     if frame.empty:
         msg = "file has a header but no rows"
@@ -584,15 +573,7 @@ def _sheets(path: Path) -> list[tuple[str, pd.DataFrame]]:
             msg = f"not a readable workbook ({str(exc).splitlines()[0]})"
             raise InputError(msg, path=path) from None
         return [(f"{path.name}#{sheet}", frame) for sheet, frame in book.items()]
-    try:
-        frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        msg = "file is empty"
-        raise InputError(msg, path=path) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        msg = f"not a readable CSV ({str(exc).splitlines()[0]})"
-        raise InputError(msg, path=path) from None
-    return [(path.name, frame)]
+    return [(path.name, read_csv(path, header=None))]
 
 
 def _blocks(raw: pd.DataFrame) -> list[tuple[int, str, dict[int, str]]]:

@@ -22,6 +22,7 @@ from pyproj import CRS
 
 from geoplan import settings
 from geoplan.errors import InputError
+from geoplan.fileio import read_csv
 from geoplan.layers import AreaCatalogue, load_catalogue
 from geoplan.population import children_points
 from geoplan.sources import CODEPOINT_HEADER, Source, find_local, get_source
@@ -82,14 +83,7 @@ class StudyArea:
 
 
 def _read_csv(key: str, path: Path, **kwargs: object) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, **kwargs)
-    except pd.errors.EmptyDataError:
-        msg = f"file is empty ({get_source(key).title})"
-        raise InputError(msg, path=path) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        msg = f"not a readable CSV ({str(exc).splitlines()[0]})"
-        raise InputError(msg, path=path) from None
+    frame = read_csv(path, **kwargs)
     if frame.empty:
         msg = f"file has no rows ({get_source(key).title})"
         raise InputError(msg, path=path)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from geoplan import settings
 from geoplan.errors import InputError
+from geoplan.fileio import read_csv
 
 VENUE_KINDS = (
     "childrens_centre",
@@ -62,17 +63,7 @@ def normalise_postcode(value: str) -> str:
 
 def read_facts_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     """Read a project facts CSV as strings, checking it exists, is not empty and has ``required`` columns."""
-    if not path.is_file():
-        msg = "file not found"
-        raise InputError(msg, path=path)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        msg = "file is empty"
-        raise InputError(msg, path=path) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        msg = f"not a readable CSV ({str(exc).splitlines()[0]})"
-        raise InputError(msg, path=path) from None
+    frame = read_csv(path)
     missing = [column for column in required if column not in frame.columns]
     if missing:
         msg = f"missing column(s) {', '.join(missing)}"
