@@ -24,7 +24,7 @@ from geoplan import settings
 from geoplan.errors import InputError
 from geoplan.fileio import read_csv
 from geoplan.layers import AreaCatalogue, load_catalogue
-from geoplan.population import children_points
+from geoplan.population import UNDER_2_SHARE, UNDER_3_SHARE, children_points
 from geoplan.sources import CODEPOINT_HEADER, Source, find_local, get_source
 from geoplan.venues import load_sessions, load_venues
 
@@ -225,6 +225,8 @@ def load_study_area(
     _require_all(key, census_path, lsoa_codes, census["lsoa_code"], "LSOAs")
     census = _numeric(census, ("children_0_4",), census_path)
     census["children_0_4"] = census["children_0_4"].astype(int)
+    census["under_3"] = census["children_0_4"] * UNDER_3_SHARE
+    census["under_2"] = census["children_0_4"] * UNDER_2_SHARE
     lsoas = lsoas.merge(census, on="lsoa_code", validate="one_to_one")
 
     key, pwc_path = locate("lsoa_centroids")

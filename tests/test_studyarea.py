@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -77,6 +78,8 @@ def test_children_points_preserve_every_lsoa_total(bexley) -> None:
     pd.testing.assert_series_equal(per_lsoa.sort_index(), expected.sort_index(), check_names=False)
     assert bexley.children["under_3"].sum() == pytest.approx(15_035 * 3 / 5)
     assert bexley.children["under_2"].sum() == pytest.approx(15_035 * 2 / 5)
+    under_3 = bexley.children.groupby("lsoa_code")["under_3"].sum()
+    np.testing.assert_allclose(under_3.sort_index(), bexley.lsoas.set_index("lsoa_code")["under_3"].sort_index())
     shares = bexley.children.groupby("lsoa_code")["children_0_4"].agg(["min", "max"])
     assert (shares["max"] - shares["min"]).le(1).all()
 
