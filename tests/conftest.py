@@ -40,3 +40,19 @@ def osm_dir(mirror: Path) -> Path:
     if not path.is_dir():
         pytest.fail(f"OSM extracts missing from the mirror: {path}")
     return path
+
+
+@pytest.fixture(scope="module")
+def bexley(mirror: Path):
+    """The default study area (Bexley), loaded from the mirror once per test module."""
+    from geoplan.studyarea import load_study_area
+
+    return load_study_area(REPO / "layers" / "bexley.yaml", data_dir=mirror)
+
+
+@pytest.fixture(scope="module")
+def travel_times(bexley):
+    """Bexley origin × venue minutes at buggy pace (crow-fly offline)."""
+    from geoplan.traveltime import study_area_travel_times
+
+    return study_area_travel_times(bexley, profile="buggy")

@@ -23,20 +23,8 @@ from geoplan.coverage import (
     venue_supply,
 )
 from geoplan.errors import InputError
-from geoplan.studyarea import load_study_area
-from geoplan.traveltime import study_area_travel_times
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def bexley(mirror: Path):
-    return load_study_area(REPO / "layers" / "bexley.yaml", data_dir=mirror)
-
-
-@pytest.fixture(scope="module")
-def travel_times(bexley):
-    return study_area_travel_times(bexley, profile="buggy")
 
 
 @pytest.fixture(scope="module")

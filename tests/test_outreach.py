@@ -29,23 +29,11 @@ from geoplan.outreach import (
     solve_visits,
     visit_date,
 )
-from geoplan.studyarea import load_study_area
-from geoplan.traveltime import study_area_travel_times
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = REPO / "layers" / "bexley" / "outreach.yaml"
 NORTH_WARDS = {"Thamesmead East", "Belvedere", "Erith", "Slade Green & Northend", "Northumberland Heath",
                "St Mary's & St James"}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def bexley(mirror: Path):
-    return load_study_area(REPO / "layers" / "bexley.yaml", data_dir=mirror)
-
-
-@pytest.fixture(scope="module")
-def travel_times(bexley):
-    return study_area_travel_times(bexley, profile="buggy")
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,6 @@ from geoplan.reach import (
     ward_table_layer,
     write_ward_tables,
 )
-from geoplan.studyarea import load_study_area
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 1, 31)
@@ -42,11 +41,6 @@ N_CHILDREN = 700
 #: Valid-format postcodes that are not in OS Code-Point Open (checked below): "unknown area".
 INVENTED_POSTCODES = ("DA18 9ZZ", "DA7 9XX", "DA15 9ZY")
 HEADER = ["child_id", "postcode", "date_of_birth", "venue", "attendance_date"]
-
-
-@pytest.fixture(scope="module")
-def bexley(mirror: Path):
-    return load_study_area(REPO / "layers" / "bexley.yaml", data_dir=mirror)
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,6 @@ from geoplan.scenarios import (
     list_scenarios,
     load_scenario,
 )
-from geoplan.studyarea import load_study_area
 
 REPO = Path(__file__).resolve().parent.parent
 BEXLEY = REPO / "layers" / "bexley.yaml"
@@ -44,18 +43,6 @@ CENTRES = {
     NORTH_CRAY: BASELINE_CENTRES,
 }
 HEADLINE = 15.0
-
-
-@pytest.fixture(scope="module")
-def bexley(mirror: Path):
-    return load_study_area(BEXLEY, data_dir=mirror)
-
-
-@pytest.fixture(scope="module")
-def travel_times(bexley):
-    from geoplan.traveltime import study_area_travel_times
-
-    return study_area_travel_times(bexley, profile="buggy")
 
 
 @pytest.fixture(scope="module")

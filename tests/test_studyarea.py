@@ -21,11 +21,6 @@ REPO = Path(__file__).resolve().parent.parent
 BEXLEY = REPO / "layers" / "bexley.yaml"
 
 
-@pytest.fixture(scope="module")
-def bexley(mirror: Path):
-    return load_study_area(BEXLEY, data_dir=mirror)
-
-
 @pytest.fixture
 def raw_copy(mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the mirror's raw files that a test may damage; nothing else is searched."""
