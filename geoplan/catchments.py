@@ -1,11 +1,18 @@
 """Walking catchments (isochrones) built from the reached part of the network.
 
-A catchment of ``T`` minutes is the set of places within a short walkable margin of the paths
-reached from the venue. Edges are taken whole where both ends are reached and cut at the exact
-point the time runs out otherwise; the cut is made at ``T - margin / speed`` so that every place
-inside the margin is itself reachable within ``T`` (the margin is walked straight at the same
-pace). The polygon is the union of the buffered paths — never a convex hull — so parks,
-railways and rivers with no path across stay outside, and enclosed blocks stay holes.
+A catchment of ``T`` minutes is every place within a walkable margin ``m`` of a path point
+reached within ``T - m / speed`` minutes: partly reached edges count up to the exact point the
+time runs out, and every place inside is itself reachable within ``T`` (the margin is walked
+straight at the same pace). It is the union of the reached paths buffered by ``m`` — never a
+convex hull — so parks, railways and rivers with no path across stay outside, and enclosed
+blocks stay holes.
+
+It is drawn the way Valhalla and OpenRouteService draw theirs, on a grid, but exactly at the
+grid points: :mod:`geoplan.catchgrid` pairs every grid point once with the edges whose margin it
+lies in, and a catchment is then the zero contour of ``max(quickest minutes to a reached path
+point within the margin - (T - m / speed), distance beyond the margin of the nearest path /
+speed)`` — at most 0 exactly inside — interpolated linearly between grid points (contourpy).
+The field only falls as ``T`` grows, so each band contains the smaller.
 
 Without a network, :func:`crowfly_isochrones` draws discs of radius ``speed × T / circuity``,
 marked ``method="crow-fly"``; :func:`calibrate_circuity` fits the circuity factor against
@@ -14,11 +21,10 @@ OpenRouteService catchments and real network catchments.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import contourpy
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -26,6 +32,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from geoplan import settings
+from geoplan.catchgrid import CatchmentGrid, catchment_grid
 from geoplan.errors import InputError
 from geoplan.network import Snap, WalkNetwork, WalkProfile, get_profile
 from geoplan.traveltime import source_node_minutes
@@ -33,10 +40,6 @@ from geoplan.traveltime import source_node_minutes
 if TYPE_CHECKING:
     from geoplan.studyarea import StudyArea
 
-#: Segments used for a quarter circle when buffering paths (coarse on purpose: it is a 40 m margin).
-BUFFER_QUAD_SEGS = 2
-#: Tolerance (metres) for dropping path vertices before buffering; well below the margin.
-PATH_SIMPLIFY_M = 2.0
 #: Walking speed OpenRouteService's foot-walking profile uses (km/h) for its isochrones.
 ORS_SPEED_KMH = 5.0
 #: Circuity factors tried when fitting a disc to a catchment.
@@ -45,7 +48,8 @@ CIRCUITY_GRID = np.round(np.arange(1.0, 2.505, 0.01), 2)
 CALIBRATION_BANDS = (10, 15, 20)
 #: Label of the catchment of a set of venues taken together.
 ALL_VENUES = "all"
-_EPSILON = 1e-9
+#: Venues whose node times are held in memory at once (each needs 8 bytes per network node).
+VENUES_PER_BLOCK = 256
 
 
 def check_bands(minutes: Any) -> tuple[float, ...]:
@@ -65,110 +69,113 @@ def check_bands(minutes: Any) -> tuple[float, ...]:
     return tuple(values)
 
 
-@dataclass
-class _EdgeCoords:
-    """Flat vertex arrays of every edge geometry, to cut many edges at once."""
-
-    coords: np.ndarray
-    position: np.ndarray
-    base: np.ndarray
-    length: np.ndarray
-
-
-def _edge_coords(network: WalkNetwork) -> _EdgeCoords:
-    cached = network.__dict__.get("_edge_coords")
-    if cached is not None:
-        return cached
-    coords, index = shapely.get_coordinates(network.edge_geometry, return_index=True)
-    offsets = np.searchsorted(index, np.arange(network.n_edges + 1))
-    step = np.hypot(np.diff(coords[:, 0]), np.diff(coords[:, 1]))
-    step[index[1:] != index[:-1]] = 0.0
-    cumulative = np.concatenate([[0.0], np.cumsum(step)])
-    local = cumulative - cumulative[offsets[:-1]][index]
-    length = local[offsets[1:] - 1]
-    # each edge gets its own stretch of one sorted axis, so one searchsorted finds vertices of any edge
-    stride = float(length.max()) + 1.0
-    base = np.arange(network.n_edges) * stride
-    position = local + base[index]
-    result = _EdgeCoords(coords, position, base, length)
-    network.__dict__["_edge_coords"] = result
-    return result
-
-
-def _pieces(network: WalkNetwork, edge: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """LineStrings of edges ``edge`` between fractions ``start`` and ``end`` (vectorised substring)."""
-    keep = end - start > _EPSILON
-    edge, start, end = edge[keep], start[keep], end[keep]
-    if len(edge) == 0:
-        return np.empty(0, dtype=object)
-    flat = _edge_coords(network)
-    from_m = start * flat.length[edge]
-    to_m = end * flat.length[edge]
-    lo = np.searchsorted(flat.position, flat.base[edge] + from_m, side="right")
-    hi = np.searchsorted(flat.position, flat.base[edge] + to_m, side="left")
-    hi = np.maximum(hi, lo)
-    first = shapely.get_coordinates(shapely.line_interpolate_point(network.edge_geometry[edge], from_m))
-    last = shapely.get_coordinates(shapely.line_interpolate_point(network.edge_geometry[edge], to_m))
-    inner = hi - lo
-    counts = inner + 2
-    piece = np.repeat(np.arange(len(edge)), counts)
-    slot = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    coords = np.empty((counts.sum(), 2))
-    is_first = slot == 0
-    is_last = slot == np.repeat(counts - 1, counts)
-    coords[is_first] = first
-    coords[is_last] = last
-    middle = ~(is_first | is_last)
-    coords[middle] = flat.coords[np.repeat(lo, inner) + (slot[middle] - 1)]
-    return shapely.linestrings(coords, indices=piece)
-
-
-def _reached_lines(
+def _band_fields(
+    grid: CatchmentGrid,
     network: WalkNetwork,
     node_minutes: np.ndarray,
-    edge_minutes: np.ndarray,
-    budget: float,
-    sources: Snap,
-    source_minutes: np.ndarray,
-) -> np.ndarray:
-    """Geometries of every path (whole or cut) reachable within ``budget`` minutes."""
-    t_u = node_minutes[network.edge_u]
-    t_v = node_minutes[network.edge_v]
-    touched = np.flatnonzero((t_u < budget) | (t_v < budget))
-    t_u, t_v, weight = t_u[touched], t_v[touched], edge_minutes[touched]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        reach_u = np.where(weight > 0, np.clip((budget - t_u) / weight, 0, 1), (t_u < budget).astype(float))
-        reach_v = np.where(weight > 0, np.clip((budget - t_v) / weight, 0, 1), (t_v < budget).astype(float))
-    whole = reach_u + reach_v >= 1
-    geometries = [network.edge_geometry[touched[whole]]]
-    part = ~whole
-    edges = [touched[part & (reach_u > 0)], touched[part & (reach_v > 0)]]
-    starts = [np.zeros(len(edges[0])), 1 - reach_v[part & (reach_v > 0)]]
-    ends = [reach_u[part & (reach_u > 0)], np.ones(len(edges[1]))]
-    # the stretch of a venue's own edge reached directly from where it joins
-    joined = np.flatnonzero(~sources.too_far & (source_minutes < budget))
-    if len(joined):
-        own = sources.edge[joined]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            reach = np.where(edge_minutes[own] > 0, (budget - source_minutes[joined]) / edge_minutes[own], 1.0)
-        edges.append(own)
-        starts.append(np.clip(sources.fraction[joined] - reach, 0, 1))
-        ends.append(np.clip(sources.fraction[joined] + reach, 0, 1))
-    geometries.append(_pieces(network, np.concatenate(edges), np.concatenate(starts), np.concatenate(ends)))
-    return np.concatenate(geometries)
+    per_metre: np.ndarray,
+    sources: tuple[np.ndarray, np.ndarray, np.ndarray],
+    budgets: np.ndarray,
+    metres_per_minute: float,
+) -> tuple[int, int, np.ndarray] | None:
+    """For each budget, the field whose zero contour is the catchment, on the window it touches.
 
-
-def _polygon(lines: np.ndarray, margin_m: float) -> shapely.Geometry:
-    """Union of the buffered paths.
-
-    Buffering each merged path and taking a cascaded union is far faster in GEOS than
-    buffering one MultiLineString; vertices closer than ``PATH_SIMPLIFY_M`` to the path are dropped first.
+    ``sources`` are the edges the venues join, how far along them (metres from ``u``) and the
+    access minutes. At each grid point, ``quickest`` is the fewest minutes to a reached path point
+    within the margin and ``beyond`` the distance beyond the margin of the nearest path; the field
+    ``max(quickest - budget, beyond / speed)`` is ≤ 0 exactly inside the catchment and varies like
+    the distance beyond the margin across its sides, like time along the paths.
+    Returns the window's first grid row and column and the ``(bands, rows, cols)`` fields, or
+    ``None`` when nothing is reached.
     """
-    if len(lines) == 0:
-        return shapely.Polygon()
-    merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))
-    simple = shapely.simplify(merged, PATH_SIMPLIFY_M)
-    return shapely.union_all(shapely.buffer(simple, margin_m, quad_segs=BUFFER_QUAD_SEGS))
+    t_u = node_minutes[network.edge_u].astype(np.float32)
+    t_v = node_minutes[network.edge_v].astype(np.float32)
+    is_reached = np.minimum(t_u, t_v) <= budgets.max()
+    is_reached[sources[0]] = True
+    reached = np.flatnonzero(is_reached)
+    rows, count = grid.rows_of(reached)
+    if len(rows) == 0:
+        return None
+    pace = np.repeat(per_metre[reached], count)
+    # minutes are fewest at one end of the stretch within the margin (walked from u or from v)
+    minutes = np.minimum(
+        np.repeat(t_u[reached], count) + grid.from_u[rows] * pace,
+        np.repeat(t_v[reached], count) + grid.to_v[rows] * pace,
+    )
+    # a venue's own edge is also walked straight from where the venue joins it
+    first = np.cumsum(count) - count
+    for edge, along, access in zip(*sources, strict=True):
+        position = int(np.searchsorted(reached, edge))
+        own = slice(first[position], first[position] + count[position])
+        lo = grid.from_u[rows[own]]
+        hi = grid.edge_length_m[edge] - grid.to_v[rows[own]]
+        gap = np.maximum(0.0, np.maximum(lo - along, along - hi))
+        minutes[own] = np.minimum(minutes[own], access + gap * per_metre[edge])
+    # one grid point beyond the margin all round lets the contour close between grid points
+    row0, col0 = int(grid.edge_row_min[reached].min()) - 1, int(grid.edge_col_min[reached].min()) - 1
+    n_rows = int(grid.edge_row_max[reached].max()) - row0 + 2
+    n_cols = int(grid.edge_col_max[reached].max()) - col0 + 2
+    quickest = np.full(n_rows * n_cols, np.inf, dtype=np.float32)
+    np.minimum.at(quickest, grid.row[rows] * n_cols + grid.col[rows] - (row0 * n_cols + col0), minutes)
+    quickest = quickest.reshape(n_rows, n_cols)
+    beyond = grid.beyond_m[row0 : row0 + n_rows, col0 : col0 + n_cols]
+    # a point within the margin of unreached paths only is outside, however near it lies to them
+    beyond = np.where(np.isinf(quickest) & (beyond <= 0), np.float32(grid.margin_m), beyond)
+    quickest[np.isinf(quickest)] = -np.inf
+    fields = np.maximum(quickest[None] - budgets[:, None, None].astype(np.float32), beyond[None] / np.float32(metres_per_minute))
+    return row0, col0, fields
+
+
+def _contours(grid: CatchmentGrid, row0: int, col0: int, fields: np.ndarray) -> np.ndarray:
+    """The region where each field is ≤ 0, as one MultiPolygon (holes kept) per field."""
+    n_bands = len(fields)
+    inside = fields <= 0
+    if not inside.any():
+        return np.array([shapely.MultiPolygon()] * n_bands)
+    # each band cropped to its own extent plus one outside point all round, stacked one above
+    # the other so one contour pass draws them all
+    crops = []
+    for band in range(n_bands):
+        rows, cols = np.flatnonzero(inside[band].any(axis=1)), np.flatnonzero(inside[band].any(axis=0))
+        crops.append((rows[0] - 1, rows[-1] + 2, cols[0] - 1, cols[-1] + 2) if len(rows) else (0, 0, 0, 0))
+    heights = np.array([hi - lo for lo, hi, _, _ in crops])
+    top = np.cumsum(heights) - heights
+    stack = np.ones((heights.sum(), max(hi - lo for _, _, lo, hi in crops)))
+    for band, (row_lo, row_hi, col_lo, col_hi) in enumerate(crops):
+        stack[top[band] : top[band] + row_hi - row_lo, : col_hi - col_lo] = fields[band, row_lo:row_hi, col_lo:col_hi]
+    x, y = np.meshgrid(np.arange(stack.shape[1], dtype=float), np.arange(stack.shape[0], dtype=float))
+    generator = contourpy.SerialContourGenerator(
+        x,
+        y,
+        stack,
+        None,
+        corner_mask=False,
+        line_type=contourpy.LineType.Separate,
+        fill_type=contourpy.FillType.ChunkCombinedOffsetOffset,
+        quad_as_tri=False,
+        z_interp=contourpy.ZInterp.Linear,
+        x_chunk_size=0,
+        y_chunk_size=0,
+    )
+    (points,), (ring_offsets,), (polygon_offsets,) = generator.filled(-np.inf, 0.0)
+    ring_offsets, polygon_offsets = ring_offsets.astype(np.int64), polygon_offsets.astype(np.int64)
+    band = np.searchsorted(top, points[ring_offsets[polygon_offsets[:-1]], 1], side="right") - 1
+    # regroup the polygons band by band (the contour pass meets them row by row)
+    order = np.argsort(band, kind="stable")
+    ring_count = np.diff(polygon_offsets)[order]
+    ring_order = np.repeat(polygon_offsets[:-1][order] - np.cumsum(ring_count) + ring_count, ring_count) + np.arange(ring_count.sum())
+    point_count = np.diff(ring_offsets)[ring_order]
+    point_order = np.repeat(ring_offsets[:-1][ring_order] - np.cumsum(point_count) + point_count, point_count) + np.arange(point_count.sum())
+    points = points[point_order]
+    point_band = np.repeat(np.repeat(band[order], ring_count), point_count)
+    origin = np.array([[col0 + crops[b][2], row0 + crops[b][0] - top[b]] for b in range(n_bands)], dtype=float)
+    xy = (points + origin[point_band]) * grid.resolution_m + (grid.x0, grid.y0)
+    offsets = (
+        np.r_[0, np.cumsum(point_count)],
+        np.r_[0, np.cumsum(ring_count)],
+        np.searchsorted(band[order], np.arange(n_bands + 1)),
+    )
+    return shapely.from_ragged_array(shapely.GeometryType.MULTIPOLYGON, xy, offsets)
 
 
 def isochrones(
@@ -180,6 +187,7 @@ def isochrones(
     profile: str | float | WalkProfile = "walk",
     together: bool = False,
     margin_m: float | None = None,
+    resolution_m: float | None = None,
     max_snap_m: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Nested walking catchments around each venue, or around a set of venues taken together.
@@ -200,52 +208,53 @@ def isochrones(
         One catchment per band for all venues (the area within ``T`` of the nearest venue).
     margin_m
         Walkable margin around reached paths (default ``settings.catchment_margin_m``).
+    resolution_m
+        Spacing of the grid the catchment boundary is interpolated on (default
+        ``settings.catchment_resolution_m``).
     max_snap_m
         Venues farther than this from any path are left out (flagged in the result's ``too_far``).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        ``venue_id, band, area_m2, method, profile, margin_m, snap_m, too_far, geometry`` (EPSG:27700);
-        each band's polygon contains the smaller bands' polygons.
+        ``venue_id, band, area_m2, method, profile, margin_m, snap_m, too_far, geometry`` (EPSG:27700,
+        MultiPolygons); each band's polygon contains the smaller bands' polygons.
     """
     bands = check_bands(minutes)
     pace = get_profile(profile)
     margin = settings.catchment_margin_m if margin_m is None else float(margin_m)
-    if margin <= 0:
+    if not np.isfinite(margin) or margin <= 0:
         msg = f"catchment margin must be positive, got {margin_m!r}"
         raise InputError(msg, field="margin_m")
+    resolution = settings.catchment_resolution_m if resolution_m is None else float(resolution_m)
+    grid = catchment_grid(network, margin_m=margin, resolution_m=resolution)
     venues = np.asarray(venues, dtype=float).reshape(-1, 2)
     ids = [str(i) for i in (venue_ids if venue_ids is not None else range(len(venues)))]
     snap = network.snap(venues, max_snap_m=max_snap_m)
-    edge_minutes = network.edge_minutes(pace)
+    edge_length = grid.edge_length_m
+    per_metre = np.divide(network.edge_minutes(pace), edge_length, out=np.zeros(network.n_edges), where=edge_length > 0).astype(np.float32)
+    budgets = np.asarray(bands) - margin / pace.metres_per_minute
+    limit = max(float(budgets.max()), 0.0)
+    along = snap.fraction * edge_length[np.maximum(snap.edge, 0)]
     access = snap.distance_m / pace.metres_per_minute
-    margin_minutes = margin / pace.metres_per_minute
-    limit = max(bands) - margin_minutes
-    if together:
-        node_minutes, _ = source_node_minutes(network, snap, pace, limit=max(limit, 0), min_only=True)
-        groups = [(ALL_VENUES, node_minutes, snap, access, float(np.nanmin(snap.distance_m)) if len(ids) else np.nan, bool(snap.too_far.all()))]
-    else:
-        node_minutes, _ = source_node_minutes(network, snap, pace, limit=max(limit, 0))
-        groups = [
-            (ids[j], node_minutes[j], _one(snap, j), access[j : j + 1], float(snap.distance_m[j]), bool(snap.too_far[j]))
-            for j in range(len(ids))
-        ]
-    def bands_of(group: tuple) -> list[tuple]:
-        venue_id, times, sources, source_minutes, snap_m, too_far = group
-        result, previous = [], shapely.Polygon()
-        for band in bands:
-            budget = band - margin_minutes
-            polygon = _polygon(_reached_lines(network, times, edge_minutes, budget, sources, source_minutes), margin)
-            # union with the smaller band guards nesting against buffer round-off
-            polygon = shapely.union(polygon, previous) if not previous.is_empty else polygon
-            result.append((venue_id, band, snap_m, too_far, polygon))
-            previous = polygon
-        return result
 
-    # GEOS releases the GIL while buffering and unioning, so venues run in parallel threads
-    with ThreadPoolExecutor(max_workers=settings.threads) as pool:
-        rows = [row for group_rows in pool.map(bands_of, groups) for row in group_rows]
+    def draw(node_minutes: np.ndarray, joined: np.ndarray) -> np.ndarray:
+        fields = _band_fields(grid, network, node_minutes, per_metre, (snap.edge[joined], along[joined], access[joined]), budgets, pace.metres_per_minute)
+        return np.array([shapely.MultiPolygon()] * len(bands)) if fields is None else _contours(grid, *fields)
+
+    joined = np.flatnonzero(~snap.too_far)
+    if together:
+        node_minutes, _ = source_node_minutes(network, snap, pace, limit=limit, min_only=True)
+        snap_m = float(np.nanmin(snap.distance_m)) if len(ids) else np.nan
+        rows = [(ALL_VENUES, band, snap_m, bool(snap.too_far.all()), polygon) for band, polygon in zip(bands, draw(node_minutes, joined), strict=True)]
+    else:
+        rows = []
+        for block in range(0, len(ids), VENUES_PER_BLOCK):
+            members = np.arange(block, min(block + VENUES_PER_BLOCK, len(ids)))
+            node_minutes, _ = source_node_minutes(network, _subset(snap, members), pace, limit=limit)
+            for j in members:
+                polygons = draw(node_minutes[j - block], joined[joined == j])
+                rows.extend((ids[j], band, float(snap.distance_m[j]), bool(snap.too_far[j]), polygon) for band, polygon in zip(bands, polygons, strict=True))
     frame = gpd.GeoDataFrame(
         pd.DataFrame(rows, columns=["venue_id", "band", "snap_m", "too_far", "geometry"]),
         geometry="geometry",
@@ -258,9 +267,8 @@ def isochrones(
     return frame[["venue_id", "band", "area_m2", "method", "profile", "margin_m", "snap_m", "too_far", "geometry"]]
 
 
-def _one(snap: Snap, j: int) -> Snap:
-    pick = slice(j, j + 1)
-    return Snap(snap.edge[pick], snap.fraction[pick], snap.distance_m[pick], snap.x[pick], snap.y[pick], snap.too_far[pick])
+def _subset(snap: Snap, members: np.ndarray) -> Snap:
+    return Snap(snap.edge[members], snap.fraction[members], snap.distance_m[members], snap.x[members], snap.y[members], snap.too_far[members])
 
 
 def crowfly_isochrones(

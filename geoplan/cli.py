@@ -868,6 +868,10 @@ def catchments_command(
     minutes: Annotated[str, typer.Option("--minutes", help="Bands in minutes, comma-separated.")] = "10,15,20",
     profile: Annotated[str, typer.Option("--profile", help="walk (4.8 km/h), buggy (4.0 km/h) or a speed in km/h.")] = "buggy",
     together: Annotated[bool, typer.Option("--together", help="One catchment per band for all venues together.")] = False,
+    resolution: Annotated[
+        Optional[float],  # noqa: UP045 - typer reads the annotation at run time
+        typer.Option("--resolution", help="Grid spacing (m) the boundary is drawn on; default 10, at most the 25 m margin."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Nested walking catchments (isochrones) around venues, from the network or the crow-fly fallback."""
@@ -895,7 +899,7 @@ def catchments_command(
         frame = crowfly_isochrones(xy, circuity=circuity, venue_ids=ids, minutes=bands, profile=pace, together=together)
     else:
         check_extent(network, xy, ids, what="venue", path=venues)
-        frame = isochrones(network, xy, venue_ids=ids, minutes=bands, profile=pace, together=together)
+        frame = isochrones(network, xy, venue_ids=ids, minutes=bands, profile=pace, together=together, resolution_m=resolution)
     write_catchments(frame, out)
     summary = {
         "out": str(out), "method": frame["method"].iloc[0], "profile": pace.name, "catchments": len(frame),

@@ -198,7 +198,7 @@ class WalkNetwork:
         state = dict(self.__dict__)
         state["_tree"] = None
         state["_weights"] = {}
-        state.pop("_edge_coords", None)
+        state.pop("_catchment_grids", None)
         state["edge_geometry"] = shapely.to_wkb(self.edge_geometry)
         return state
 

@@ -58,8 +58,9 @@ network_margin_m: float = 2000.0
 #: Walkable margin (metres) around reached paths that an isochrone polygon includes.
 catchment_margin_m: float = 25.0
 
+#: Spacing (metres) of the grid catchment boundaries are interpolated on; the boundary is exact
+#: at the grid points, so a finer grid only smooths it (at a cost in time and memory).
+catchment_resolution_m: float = 10.0
+
 #: Counts of registered or attending children from 1 to this minus one are shown as "X" (FOI practice).
 disclosure_threshold: int = 5
-
-#: Threads used for work that releases the GIL (e.g. building catchment polygons).
-threads: int = max(1, min(8, os.cpu_count() or 1))

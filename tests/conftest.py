@@ -18,6 +18,16 @@ def _mirror_root() -> Path | None:
     return None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Caches written during the tests go to the session's temporary folder, not the checkout's ``data/``."""
+    from geoplan import settings
+
+    path = tmp_path_factory.getbasetemp() / "geoplan-cache"
+    settings.cache_dir = path
+    return path
+
+
 @pytest.fixture(scope="session")
 def mirror() -> Path:
     """The local mirror of real data (``$GEOPLAN_DATA`` or ``../shared/data``).

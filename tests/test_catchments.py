@@ -1,4 +1,5 @@
-"""Isochrones: exact cuts, nesting, a river crossed by one bridge, tighter than the hull, crow-fly and calibration."""
+"""Isochrones: exact cuts, nesting, a river crossed by one bridge, tighter than the hull, an exact
+vector reference, the grid cache, crow-fly and calibration."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
-from fixtures_network import ORS, POIS, grid, hand_network, network_cache, newport  # noqa: F401
+from fixtures_network import NEWPORT, ORS, POIS, grid, hand_network, network_cache, newport  # noqa: F401
 
 from geoplan import settings
+from geoplan.catchgrid import catchment_grid
 from geoplan.catchments import (
     calibrate_against_ors,
     check_bands,
@@ -21,7 +24,8 @@ from geoplan.catchments import (
     write_catchments,
 )
 from geoplan.errors import InputError
-from geoplan.network import get_profile
+from geoplan.network import WalkNetwork, get_profile
+from geoplan.traveltime import source_node_minutes
 
 MARGIN = 40.0
 
@@ -109,6 +113,108 @@ def test_catchment_agrees_with_travel_times(newport) -> None:
         inside = shapely.contains_xy(polygon, xy[:, 0], xy[:, 1])
         assert inside[minutes[:, column] <= budget].all()
         assert (minutes[inside, column] > 12).mean() < 0.05
+
+
+def test_straight_path_catchment_is_the_stadium_around_the_reached_stretch() -> None:
+    """From the end of a straight path: the 360 m reached within 5 min less the margin's walk, buffered by 40 m."""
+    net = hand_network({1: (0.0, 0.0), 2: (2000.0, 0.0)}, [(1, 2)])
+    polygon = isochrones(net, np.array([[0.0, 0.0]]), minutes=[5], profile="walk", margin_m=MARGIN).geometry.iloc[0]
+    stadium_area = 2 * MARGIN * 360 + np.pi * MARGIN**2
+    # the contour draws the round ends as chords between 10 m grid lines: a little inside the circle
+    assert stadium_area * 0.99 < polygon.area < stadium_area
+    exact = shapely.LineString([(0, 0), (360, 0)]).buffer(MARGIN, quad_segs=64)
+    assert polygon.symmetric_difference(exact).area < 0.01 * stadium_area
+    assert exact.buffer(0.01).contains(polygon)
+
+
+def _vector_reference(network: WalkNetwork, venue: np.ndarray, band: float, pace_name: str) -> shapely.Geometry:
+    """The catchment built the direct way: reached and cut path pieces, each buffered by the margin, unioned."""
+    from shapely.ops import substring
+
+    pace = get_profile(pace_name)
+    margin = settings.catchment_margin_m
+    budget = band - margin / pace.metres_per_minute
+    snap = network.snap(venue.reshape(1, 2))
+    times, _ = source_node_minutes(network, snap, pace, limit=budget)
+    t_u, t_v = times[0, network.edge_u], times[0, network.edge_v]
+    weight = network.edge_minutes(pace)
+    pieces = []
+    for edge in np.flatnonzero(np.minimum(t_u, t_v) < budget):
+        line = network.edge_geometry[edge]
+        from_u = np.clip((budget - t_u[edge]) / weight[edge], 0, 1)
+        from_v = np.clip((budget - t_v[edge]) / weight[edge], 0, 1)
+        if from_u + from_v >= 1:
+            pieces.append(line)
+            continue
+        pieces += [substring(line, 0, from_u, normalized=True)] if from_u > 0 else []
+        pieces += [substring(line, 1 - from_v, 1, normalized=True)] if from_v > 0 else []
+    own, along = network.edge_geometry[snap.edge[0]], snap.fraction[0]
+    reach = (budget - snap.distance_m[0] / pace.metres_per_minute) / weight[snap.edge[0]]
+    pieces.append(substring(own, max(along - reach, 0), min(along + reach, 1), normalized=True))
+    return shapely.union_all(shapely.buffer(np.array(pieces), margin, quad_segs=16))
+
+
+def test_grid_catchments_match_an_exact_vector_reference(newport, osm_dir: Path) -> None:
+    """Two Newport libraries: the grid contour against buffered path pieces, at 10 m and at 5 m."""
+    pois = gpd.read_file(osm_dir / POIS).to_crs(settings.measure_crs)
+    libraries = pois[pois["amenity"] == "library"].head(2).get_coordinates().to_numpy()
+    for resolution, floor in ((10.0, 0.97), (5.0, 0.985)):
+        frame = isochrones(newport, libraries, minutes=[10, 15], profile="buggy", resolution_m=resolution)
+        for (j, band), polygon in zip(zip(frame["venue_id"].astype(int), frame["band"], strict=True), frame.geometry, strict=True):
+            reference = _vector_reference(newport, libraries[j], band, "buggy")
+            iou = polygon.intersection(reference).area / polygon.union(reference).area
+            assert iou > floor, (resolution, j, band, iou)
+            assert polygon.area == pytest.approx(reference.area, rel=0.02)
+
+
+def test_catchment_grid_is_cached_and_rebuilt_when_corrupt(tmp_path: Path) -> None:
+    import pickle
+
+    net = hand_network({1: (0.0, 0.0), 2: (500.0, 0.0), 3: (500.0, 300.0)}, [(1, 2), (2, 3)])
+    grid = catchment_grid(net, margin_m=25.0, resolution_m=10.0, cache_dir=tmp_path)
+    (cached,) = (tmp_path / "catchgrids").glob("*.npz")
+    assert "_catchment_grids" not in pickle.loads(pickle.dumps(net)).__dict__, "the grid is not pickled with the network"
+    # a fresh copy of the same network loads the same grid from disk
+    again = catchment_grid(pickle.loads(pickle.dumps(net)), margin_m=25.0, resolution_m=10.0, cache_dir=tmp_path)
+    for name in ("row", "col", "from_u", "to_v", "offsets", "beyond_m"):
+        assert np.array_equal(getattr(grid, name), getattr(again, name))
+    # every grid point within 25 m of the first edge is paired with it, its stretch the chord around the foot
+    rows = slice(grid.offsets[0], grid.offsets[1])
+    x = grid.x0 + grid.col[rows] * grid.resolution_m
+    y = grid.y0 + grid.row[rows] * grid.resolution_m
+    assert len(x) == sum(1 for gx in np.arange(-30, 531, 10) for gy in np.arange(-30, 31, 10) if shapely.Point(gx, gy).distance(net.edge_geometry[0]) <= 25)
+    half = np.sqrt(25.0**2 - y**2)
+    assert grid.from_u[rows] == pytest.approx(np.clip(x - half, 0, 500), abs=1e-3)
+    assert grid.to_v[rows] == pytest.approx(500 - np.clip(x + half, 0, 500), abs=1e-3)
+    cached.write_bytes(b"not a grid")
+    rebuilt = catchment_grid(pickle.loads(pickle.dumps(net)), margin_m=25.0, resolution_m=10.0, cache_dir=tmp_path)
+    assert np.array_equal(rebuilt.from_u, grid.from_u) and cached.stat().st_size > 100
+    for bad in ({"resolution_m": 30.0}, {"resolution_m": 0.0}, {"margin_m": -1.0}):
+        with pytest.raises(InputError, match="resolution_m|margin_m"):
+            catchment_grid(net, **{"margin_m": 25.0, "resolution_m": 10.0, **bad})
+
+
+def test_catchments_cli(tmp_path: Path, osm_dir: Path, network_cache: Path, newport) -> None:
+    import subprocess
+    import sys
+
+    pois = gpd.read_file(osm_dir / POIS).to_crs(settings.measure_crs)
+    libraries = pois[pois["amenity"] == "library"].head(3)
+    venues = tmp_path / "v.csv"
+    pd.DataFrame({"id": libraries["name"], "x": libraries.geometry.x, "y": libraries.geometry.y}).to_csv(venues, index=False)
+    env = {"GEOPLAN_CACHE": str(network_cache), "PATH": "/usr/bin:/bin"}
+    base = [sys.executable, "-c", "from geoplan.cli import main; main()", "catchments", "--osm", str(osm_dir / NEWPORT), "--venues", str(venues)]
+    out = tmp_path / "c.gpkg"
+    run = subprocess.run([*base, "--minutes", "10,15", "--resolution", "5", "--out", str(out)], capture_output=True, text=True, env=env, check=False)  # noqa: S603
+    assert run.returncode == 0, run.stderr
+    written = gpd.read_file(out, layer="catchments")
+    expected = isochrones(newport, libraries.get_coordinates().to_numpy(), venue_ids=libraries["name"].tolist(), minutes=[10, 15], profile="buggy", resolution_m=5)
+    assert written["venue_id"].tolist() == expected["venue_id"].tolist() and written["method"].eq("network").all()
+    assert written.geometry.area.to_numpy() == pytest.approx(expected["area_m2"].to_numpy(), rel=1e-9)
+    for args, match in [(["--resolution", "40"], "must not exceed the margin"), (["--minutes", "0"], "minutes must be positive"), (["--profile", "pram"], "unknown walking profile")]:
+        run = subprocess.run([*base, *args, "--out", str(tmp_path / "x.gpkg")], capture_output=True, text=True, env=env, check=False)  # noqa: S603
+        assert run.returncode == 2 and match in run.stderr and run.stderr.strip().count("\n") == 0, run.stderr
+        assert not (tmp_path / "x.gpkg").exists()
 
 
 def test_crowfly_discs_and_study_area(mirror: Path) -> None:
