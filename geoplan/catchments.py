@@ -69,7 +69,7 @@ def check_bands(minutes: Any) -> tuple[float, ...]:
     return tuple(values)
 
 
-def _band_fields(
+def _reach_fields(
     grid: CatchmentGrid,
     network: WalkNetwork,
     node_minutes: np.ndarray,
@@ -77,16 +77,16 @@ def _band_fields(
     sources: tuple[np.ndarray, np.ndarray, np.ndarray],
     budgets: np.ndarray,
     metres_per_minute: float,
-) -> tuple[int, int, np.ndarray] | None:
-    """For each budget, the field whose zero contour is the catchment, on the window it touches.
+) -> tuple[int, int, np.ndarray, np.ndarray] | None:
+    """The two grids each band's field is made of, on the window the reached paths touch.
 
     ``sources`` are the edges the venues join, how far along them (metres from ``u``) and the
     access minutes. At each grid point, ``quickest`` is the fewest minutes to a reached path point
-    within the margin and ``beyond`` the distance beyond the margin of the nearest path; the field
-    ``max(quickest - budget, beyond / speed)`` is ≤ 0 exactly inside the catchment and varies like
-    the distance beyond the margin across its sides, like time along the paths.
-    Returns the window's first grid row and column and the ``(bands, rows, cols)`` fields, or
-    ``None`` when nothing is reached.
+    within the margin (``-inf`` where there is none) and ``beyond`` the distance beyond the margin
+    of the nearest path, in minutes at the profile's pace. A budget's field ``max(quickest -
+    budget, beyond)`` is ≤ 0 exactly inside its catchment and varies like the distance beyond the
+    margin across the catchment's sides, like time along its paths. Returns the window's first
+    grid row and column, ``quickest`` and ``beyond``, or ``None`` when nothing is reached.
     """
     t_u = node_minutes[network.edge_u].astype(np.float32)
     t_v = node_minutes[network.edge_v].astype(np.float32)
@@ -111,38 +111,40 @@ def _band_fields(
         hi = grid.edge_length_m[edge] - grid.to_v[rows[own]]
         gap = np.maximum(0.0, np.maximum(lo - along, along - hi))
         minutes[own] = np.minimum(minutes[own], access + gap * per_metre[edge])
-    # one grid point beyond the margin all round lets the contour close between grid points
+    # one grid point beyond the margin all round lets the contours close between grid points
     row0, col0 = int(grid.edge_row_min[reached].min()) - 1, int(grid.edge_col_min[reached].min()) - 1
     n_rows = int(grid.edge_row_max[reached].max()) - row0 + 2
     n_cols = int(grid.edge_col_max[reached].max()) - col0 + 2
     quickest = np.full(n_rows * n_cols, np.inf, dtype=np.float32)
     np.minimum.at(quickest, grid.row[rows] * n_cols + grid.col[rows] - (row0 * n_cols + col0), minutes)
     quickest = quickest.reshape(n_rows, n_cols)
-    beyond = grid.beyond_m[row0 : row0 + n_rows, col0 : col0 + n_cols]
+    beyond = grid.beyond_m[row0 : row0 + n_rows, col0 : col0 + n_cols] / np.float32(metres_per_minute)
+    unreached = np.isinf(quickest)
     # a point within the margin of unreached paths only is outside, however near it lies to them
-    beyond = np.where(np.isinf(quickest) & (beyond <= 0), np.float32(grid.margin_m), beyond)
-    quickest[np.isinf(quickest)] = -np.inf
-    fields = np.maximum(quickest[None] - budgets[:, None, None].astype(np.float32), beyond[None] / np.float32(metres_per_minute))
-    return row0, col0, fields
+    beyond[unreached & (beyond <= 0)] = np.float32(grid.margin_m / metres_per_minute)
+    quickest[unreached] = -np.inf
+    return row0, col0, quickest, beyond
 
 
-def _contours(grid: CatchmentGrid, row0: int, col0: int, fields: np.ndarray) -> np.ndarray:
-    """The region where each field is ≤ 0, as one MultiPolygon (holes kept) per field."""
-    n_bands = len(fields)
-    inside = fields <= 0
-    if not inside.any():
-        return np.array([shapely.MultiPolygon()] * n_bands)
-    # each band cropped to its own extent plus one outside point all round, stacked one above
+def _contours(grid: CatchmentGrid, row0: int, col0: int, quickest: np.ndarray, beyond: np.ndarray, budgets: np.ndarray) -> np.ndarray:
+    """The catchment of each budget, where ``max(quickest - budget, beyond) ≤ 0``: one MultiPolygon (holes kept) each."""
+    n_bands = len(budgets)
+    # each band's field on its own extent plus one outside point all round, stacked one above
     # the other so one contour pass draws them all
+    within = beyond <= 0
     crops = []
-    for band in range(n_bands):
-        rows, cols = np.flatnonzero(inside[band].any(axis=1)), np.flatnonzero(inside[band].any(axis=0))
+    for budget in budgets:
+        inside = within & (quickest <= budget)
+        rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
         crops.append((rows[0] - 1, rows[-1] + 2, cols[0] - 1, cols[-1] + 2) if len(rows) else (0, 0, 0, 0))
     heights = np.array([hi - lo for lo, hi, _, _ in crops])
+    if heights.sum() == 0:
+        return np.array([shapely.MultiPolygon()] * n_bands)
     top = np.cumsum(heights) - heights
     stack = np.ones((heights.sum(), max(hi - lo for _, _, lo, hi in crops)))
     for band, (row_lo, row_hi, col_lo, col_hi) in enumerate(crops):
-        stack[top[band] : top[band] + row_hi - row_lo, : col_hi - col_lo] = fields[band, row_lo:row_hi, col_lo:col_hi]
+        window = (slice(row_lo, row_hi), slice(col_lo, col_hi))
+        np.maximum(quickest[window] - np.float32(budgets[band]), beyond[window], out=stack[top[band] : top[band] + row_hi - row_lo, : col_hi - col_lo])
     x, y = np.meshgrid(np.arange(stack.shape[1], dtype=float), np.arange(stack.shape[0], dtype=float))
     generator = contourpy.SerialContourGenerator(
         x,
@@ -160,22 +162,18 @@ def _contours(grid: CatchmentGrid, row0: int, col0: int, fields: np.ndarray) -> 
     (points,), (ring_offsets,), (polygon_offsets,) = generator.filled(-np.inf, 0.0)
     ring_offsets, polygon_offsets = ring_offsets.astype(np.int64), polygon_offsets.astype(np.int64)
     band = np.searchsorted(top, points[ring_offsets[polygon_offsets[:-1]], 1], side="right") - 1
-    # regroup the polygons band by band (the contour pass meets them row by row)
-    order = np.argsort(band, kind="stable")
-    ring_count = np.diff(polygon_offsets)[order]
-    ring_order = np.repeat(polygon_offsets[:-1][order] - np.cumsum(ring_count) + ring_count, ring_count) + np.arange(ring_count.sum())
-    point_count = np.diff(ring_offsets)[ring_order]
-    point_order = np.repeat(ring_offsets[:-1][ring_order] - np.cumsum(point_count) + point_count, point_count) + np.arange(point_count.sum())
-    points = points[point_order]
-    point_band = np.repeat(np.repeat(band[order], ring_count), point_count)
-    origin = np.array([[col0 + crops[b][2], row0 + crops[b][0] - top[b]] for b in range(n_bands)], dtype=float)
-    xy = (points + origin[point_band]) * grid.resolution_m + (grid.x0, grid.y0)
-    offsets = (
-        np.r_[0, np.cumsum(point_count)],
-        np.r_[0, np.cumsum(ring_count)],
-        np.searchsorted(band[order], np.arange(n_bands + 1)),
-    )
-    return shapely.from_ragged_array(shapely.GeometryType.MULTIPOLYGON, xy, offsets)
+    # one contour pass over one chunk meets polygons row by row, so the bands' blocks come in order
+    if np.any(np.diff(band) < 0):
+        msg = "contourpy returned polygons out of row order; geoplan needs its serial, unchunked pass"
+        raise RuntimeError(msg)
+    polygon_of_band = np.searchsorted(band, np.arange(n_bands + 1))
+    point_of_band = ring_offsets[polygon_offsets[polygon_of_band]]
+    xy = np.empty_like(points)
+    for b, (row_lo, _, col_lo, _) in enumerate(crops):
+        part = slice(point_of_band[b], point_of_band[b + 1])
+        xy[part, 0] = grid.x0 + (col0 + col_lo + points[part, 0]) * grid.resolution_m
+        xy[part, 1] = grid.y0 + (row0 + row_lo - top[b] + points[part, 1]) * grid.resolution_m
+    return shapely.from_ragged_array(shapely.GeometryType.MULTIPOLYGON, xy, (ring_offsets, polygon_offsets, polygon_of_band))
 
 
 def isochrones(
@@ -239,8 +237,8 @@ def isochrones(
     access = snap.distance_m / pace.metres_per_minute
 
     def draw(node_minutes: np.ndarray, joined: np.ndarray) -> np.ndarray:
-        fields = _band_fields(grid, network, node_minutes, per_metre, (snap.edge[joined], along[joined], access[joined]), budgets, pace.metres_per_minute)
-        return np.array([shapely.MultiPolygon()] * len(bands)) if fields is None else _contours(grid, *fields)
+        fields = _reach_fields(grid, network, node_minutes, per_metre, (snap.edge[joined], along[joined], access[joined]), budgets, pace.metres_per_minute)
+        return np.array([shapely.MultiPolygon()] * len(bands)) if fields is None else _contours(grid, *fields, budgets)
 
     joined = np.flatnonzero(~snap.too_far)
     if together:
