@@ -102,7 +102,8 @@ def _reach_fields(
         np.repeat(t_u[reached], count) + grid.from_u[rows] * pace,
         np.repeat(t_v[reached], count) + grid.to_v[rows] * pace,
     )
-    # a venue's own edge is also walked straight from where the venue joins it
+    # a venue's own edge is also walked straight from where the venue joins it (to the nearer end
+    # of the stretch: exact unless the edge bends back within the margin of the grid point)
     first = np.cumsum(count) - count
     for edge, along, access in zip(*sources, strict=True):
         position = int(np.searchsorted(reached, edge))
