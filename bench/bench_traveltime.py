@@ -147,8 +147,10 @@ def main() -> None:
             for band in BANDS:
                 sub = nx.ego_graph(graph, node, radius=band, distance="minutes")
                 points = shapely.points([(d["x"], d["y"]) for _, d in sub.nodes(data=True)])
-                lines = [graph.get_edge_data(u, v)[0].get("geometry", shapely.LineString([points[0], points[0]])) for u, v in sub.edges()]
-                lines = [shapely.LineString([(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])]) if line.length == 0 else line for line, (u, v) in zip(lines, sub.edges(), strict=True)]
+                lines = [
+                    data["geometry"] if "geometry" in data else shapely.LineString([(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
+                    for u, v, data in sub.edges(data=True)
+                ]
                 polygons.append(shapely.union_all(shapely.buffer(np.concatenate([points, np.array(lines, dtype=object)]), margin)))
         return polygons
 
