@@ -128,30 +128,26 @@ def main() -> None:
 
     recipe_minutes = timed("all-origins nearest venue", osmnx_nearest, times)
 
-    def osmnx_isochrones():
-        venue_nodes = ox.distance.nearest_nodes(graph, venues[:, 0], venues[:, 1])
-        hulls = []
-        for node in venue_nodes:
+    def ego_graphs():
+        for node in ox.distance.nearest_nodes(graph, venues[:, 0], venues[:, 1]):
             for band in BANDS:
-                sub = nx.ego_graph(graph, node, radius=band, distance="minutes")
-                hulls.append(shapely.MultiPoint([(d["x"], d["y"]) for _, d in sub.nodes(data=True)]).convex_hull)
-        return hulls
+                yield nx.ego_graph(graph, node, radius=band, distance="minutes")
+
+    def osmnx_isochrones():
+        return [shapely.MultiPoint([(d["x"], d["y"]) for _, d in sub.nodes(data=True)]).convex_hull for sub in ego_graphs()]
 
     hulls = timed(f"convex-hull isochrones, {args.venues} venues x 3 bands", osmnx_isochrones, times)
     margin = settings.catchment_margin_m
 
     def osmnx_buffered_isochrones():
-        venue_nodes = ox.distance.nearest_nodes(graph, venues[:, 0], venues[:, 1])
         polygons = []
-        for node in venue_nodes:
-            for band in BANDS:
-                sub = nx.ego_graph(graph, node, radius=band, distance="minutes")
-                points = shapely.points([(d["x"], d["y"]) for _, d in sub.nodes(data=True)])
-                lines = [
-                    data["geometry"] if "geometry" in data else shapely.LineString([(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
-                    for u, v, data in sub.edges(data=True)
-                ]
-                polygons.append(shapely.union_all(shapely.buffer(np.concatenate([points, np.array(lines, dtype=object)]), margin)))
+        for sub in ego_graphs():
+            points = shapely.points([(d["x"], d["y"]) for _, d in sub.nodes(data=True)])
+            lines = [
+                data["geometry"] if "geometry" in data else shapely.LineString([(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
+                for u, v, data in sub.edges(data=True)
+            ]
+            polygons.append(shapely.union_all(shapely.buffer(np.concatenate([points, np.array(lines, dtype=object)]), margin)))
         return polygons
 
     buffered = timed(f"buffered ego_graph isochrones, {args.venues} x 3", osmnx_buffered_isochrones, times)
@@ -182,7 +178,7 @@ def main() -> None:
         grid = timed("catchment grid build (once per network)", lambda: catchment_grid(fresh, margin_m=margin, resolution_m=settings.catchment_resolution_m, cache_dir=Path(cache)), times)
         fresh = pickle.loads(pickle.dumps(network))  # noqa: S301
         timed("catchment grid load (disk cache)", lambda: catchment_grid(fresh, margin_m=margin, resolution_m=settings.catchment_resolution_m, cache_dir=Path(cache)), times)
-    network.__dict__["_catchment_grids"] = fresh.__dict__["_catchment_grids"]
+        catchment_grid(network, margin_m=margin, resolution_m=settings.catchment_resolution_m, cache_dir=Path(cache))  # memoised for the runs below
     print(f"  grid: {len(grid.row):,} grid point x edge pairs, {grid.size_bytes / 1e6:.1f} MB, {settings.catchment_resolution_m:g} m")
     polygons = timed(f"network isochrones, {args.venues} venues x 3 bands", lambda: isochrones(network, venues, minutes=BANDS, profile=pace), times)
     timed("network isochrones, all venues together x 3 bands", lambda: isochrones(network, all_venues, minutes=BANDS, profile=pace, together=True), times)

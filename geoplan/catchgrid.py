@@ -97,8 +97,7 @@ class CatchmentGrid:
     @property
     def size_bytes(self) -> int:
         """Memory held by the grid."""
-        arrays = (self.row, self.col, self.from_u, self.to_v, self.offsets, self.beyond_m)
-        return sum(a.nbytes for a in arrays) + 4 * self.edge_row_min.nbytes
+        return sum(value.nbytes for value in vars(self).values() if isinstance(value, np.ndarray))
 
 
 def catchment_grid(
@@ -138,8 +137,8 @@ def catchment_grid(
 
 def _cache_file(network: WalkNetwork, margin: float, resolution: float, cache_dir: Path | None) -> Path:
     digest = hashlib.sha256(f"{GRID_VERSION}|{margin!r}|{resolution!r}".encode())
-    for array in (network.edge_u, network.edge_v, shapely.to_wkb(network.edge_geometry)):
-        digest.update(np.ascontiguousarray(array).tobytes() if array.dtype != object else b"".join(array))
+    digest.update(np.ascontiguousarray(network.edge_u).tobytes() + np.ascontiguousarray(network.edge_v).tobytes())
+    digest.update(b"".join(shapely.to_wkb(network.edge_geometry)))
     root = settings.cache_dir if cache_dir is None else Path(cache_dir)
     return root / "catchgrids" / f"{digest.hexdigest()}.npz"
 

@@ -222,9 +222,6 @@ def isochrones(
     bands = check_bands(minutes)
     pace = get_profile(profile)
     margin = settings.catchment_margin_m if margin_m is None else float(margin_m)
-    if not np.isfinite(margin) or margin <= 0:
-        msg = f"catchment margin must be positive, got {margin_m!r}"
-        raise InputError(msg, field="margin_m")
     resolution = settings.catchment_resolution_m if resolution_m is None else float(resolution_m)
     grid = catchment_grid(network, margin_m=margin, resolution_m=resolution)
     venues = np.asarray(venues, dtype=float).reshape(-1, 2)
@@ -237,22 +234,23 @@ def isochrones(
     along = snap.fraction * edge_length[np.maximum(snap.edge, 0)]
     access = snap.distance_m / pace.metres_per_minute
 
-    def draw(node_minutes: np.ndarray, joined: np.ndarray) -> np.ndarray:
+    def draw(node_minutes: np.ndarray, sources: np.ndarray) -> np.ndarray:
+        joined = sources[~snap.too_far[sources]]
         fields = _reach_fields(grid, network, node_minutes, per_metre, (snap.edge[joined], along[joined], access[joined]), budgets, pace.metres_per_minute)
         return np.array([shapely.MultiPolygon()] * len(bands)) if fields is None else _contours(grid, *fields, budgets)
 
-    joined = np.flatnonzero(~snap.too_far)
     if together:
         node_minutes, _ = source_node_minutes(network, snap, pace, limit=limit, min_only=True)
         snap_m = float(np.nanmin(snap.distance_m)) if len(ids) else np.nan
-        rows = [(ALL_VENUES, band, snap_m, bool(snap.too_far.all()), polygon) for band, polygon in zip(bands, draw(node_minutes, joined), strict=True)]
+        polygons = draw(node_minutes, np.arange(len(ids)))
+        rows = [(ALL_VENUES, band, snap_m, bool(snap.too_far.all()), polygon) for band, polygon in zip(bands, polygons, strict=True)]
     else:
         rows = []
         for block in range(0, len(ids), VENUES_PER_BLOCK):
             members = np.arange(block, min(block + VENUES_PER_BLOCK, len(ids)))
             node_minutes, _ = source_node_minutes(network, _subset(snap, members), pace, limit=limit)
             for j in members:
-                polygons = draw(node_minutes[j - block], joined[joined == j])
+                polygons = draw(node_minutes[j - block], np.array([j]))
                 rows.extend((ids[j], band, float(snap.distance_m[j]), bool(snap.too_far[j]), polygon) for band, polygon in zip(bands, polygons, strict=True))
     frame = gpd.GeoDataFrame(
         pd.DataFrame(rows, columns=["venue_id", "band", "snap_m", "too_far", "geometry"]),

@@ -22,8 +22,8 @@ ORS = "neighbours_library-walk-isochrones_ors_librarieshacked-2025-01.geojson"
 
 
 @pytest.fixture(scope="session")
-def network_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.getbasetemp() / "geoplan-cache"
+def network_cache(session_cache: Path) -> Path:
+    return session_cache
 
 
 @pytest.fixture(scope="module")
