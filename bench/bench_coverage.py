@@ -16,7 +16,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geoplan.coverage import E2SFCA_STEPS, baseline_configuration, e2sfca, find_gaps, measure_coverage, venue_supply
+from geoplan.coverage import E2SFCA_STEPS, e2sfca, find_gaps, measure_coverage, venue_supply
+from geoplan.programme import baseline_configuration
 from geoplan.studyarea import load_study_area
 from geoplan.traveltime import study_area_travel_times
 

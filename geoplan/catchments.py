@@ -33,6 +33,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from geoplan import settings
 from geoplan.catchgrid import CatchmentGrid, catchment_grid
+from geoplan.bands import check_bands
 from geoplan.errors import InputError
 from geoplan.network import Snap, WalkNetwork, WalkProfile, get_profile
 from geoplan.traveltime import source_node_minutes
@@ -50,23 +51,6 @@ CALIBRATION_BANDS = (10, 15, 20)
 ALL_VENUES = "all"
 #: Venues whose node times are held in memory at once (each needs 8 bytes per network node).
 VENUES_PER_BLOCK = 256
-
-
-def check_bands(minutes: Any) -> tuple[float, ...]:
-    """Parse and validate bands: ``"10,15,20"`` or a sequence of positive numbers, sorted and unique."""
-    if isinstance(minutes, str):
-        parts = [p.strip() for p in minutes.split(",") if p.strip()]
-    else:
-        parts = list(np.atleast_1d(minutes))
-    try:
-        values = sorted({float(p) for p in parts})
-    except (TypeError, ValueError):
-        msg = f"minutes must be numbers such as 10,15,20, got {minutes!r}"
-        raise InputError(msg, field="minutes") from None
-    if not values or values[0] <= 0 or not np.all(np.isfinite(values)):
-        msg = f"minutes must be positive numbers such as 10,15,20, got {minutes!r}"
-        raise InputError(msg, field="minutes")
-    return tuple(values)
 
 
 def _reach_fields(
@@ -315,7 +299,7 @@ def study_area_catchments(
 
     Uses ``network`` or the area's network; without one, crow-fly discs with the area's circuity factor.
     """
-    from geoplan.traveltime import study_area_network
+    from geoplan.network import study_area_network
 
     if venues is None:
         located = area.venues[area.venues["located"]]

@@ -21,13 +21,12 @@ import pandas as pd
 from scipy.cluster.hierarchy import fcluster, linkage
 
 from geoplan import settings
+from geoplan.bands import DEFAULT_BANDS, HEADLINE_MINUTES, check_bands
 from geoplan.errors import InputError
 from geoplan.fileio import atomic_path
 from geoplan.studyarea import StudyArea
-from geoplan.venues import CENTRE_KINDS, VENUE_KINDS
+from geoplan.programme import Configuration
 
-DEFAULT_BANDS: tuple[float, ...] = (10.0, 15.0, 20.0)
-HEADLINE_MINUTES = 15.0
 #: IMD deciles making up "the 30% / 50% most deprived LSOAs nationally".
 MOST_DEPRIVED_30_DECILES = (1, 2, 3)
 MOST_DEPRIVED_50_DECILES = (1, 2, 3, 4, 5)
@@ -38,86 +37,6 @@ LEAST_DEPRIVED_QUINTILE = (9, 10)
 E2SFCA_STEPS: tuple[tuple[float, float], ...] = ((10.0, 1.0), (20.0, 0.68), (30.0, 0.22))
 #: Half-width drawn around a cluster's postcodes so single postcodes show as areas on a map.
 POSTCODE_HALO_M = 100.0
-#: Named venue sets for ``--kind``.
-VENUE_SETS: dict[str, tuple[str, ...]] = {
-    "centres": CENTRE_KINDS,
-    "centres+libraries": (*CENTRE_KINDS, "library"),
-    "all": VENUE_KINDS,
-}
-
-
-@dataclass(frozen=True)
-class Configuration:
-    """Which venues are open, which of them are children's centres, and where sessions run.
-
-    Attributes
-    ----------
-    open_venue_ids
-        Venues open in this configuration.
-    centre_ids
-        Open venues that count as children's centres.
-    kinds
-        Venue id → kind in this configuration (a redesignated venue has its new kind).
-    sessions
-        Session rows with the venue each runs at in this configuration.
-    """
-
-    open_venue_ids: tuple[str, ...]
-    centre_ids: tuple[str, ...]
-    kinds: dict[str, str]
-    sessions: pd.DataFrame
-
-    def venue_ids(self, *, kinds: Iterable[str] | None = None, session_types: Iterable[str] | None = None) -> list[str]:
-        """Open venues of the given kinds and/or hosting sessions of the given types (all open venues by default)."""
-        chosen = list(self.open_venue_ids)
-        if kinds is not None:
-            wanted = set(kinds)
-            chosen = [venue for venue in chosen if self.kinds[venue] in wanted]
-        if session_types is not None:
-            types = set(session_types)
-            hosting = set(self.sessions.loc[self.sessions["session_type"].isin(types), "venue_id"])
-            chosen = [venue for venue in chosen if venue in hosting]
-        return chosen
-
-
-def baseline_configuration(area: StudyArea) -> Configuration:
-    """The configuration the venue and session files describe (the current programme).
-
-    A venue is open unless its 2021 status is ``closed_before_2021``; centres are open venues
-    whose kind is a children's-centre kind.
-    """
-    venues = area.venues
-    open_ids = tuple(venues.loc[venues["status_2021"] != "closed_before_2021", "venue_id"])
-    kinds = dict(zip(venues["venue_id"], venues["kind"], strict=True))
-    centres = tuple(venue for venue in open_ids if kinds[venue] in CENTRE_KINDS)
-    return Configuration(open_venue_ids=open_ids, centre_ids=centres, kinds=kinds, sessions=area.sessions.copy())
-
-
-def parse_venue_set(value: str) -> tuple[str, ...]:
-    """Turn a ``--kind`` value (a named set or comma-separated kinds) into venue kinds."""
-    if value in VENUE_SETS:
-        return VENUE_SETS[value]
-    kinds = tuple(part.strip() for part in value.split(",") if part.strip())
-    unknown = [kind for kind in kinds if kind not in VENUE_KINDS]
-    if unknown or not kinds:
-        msg = f"unknown venue kind {unknown[0] if unknown else value!r}; use {', '.join(VENUE_SETS)} or kinds from {', '.join(VENUE_KINDS)}"
-        raise InputError(msg, field="kind")
-    return kinds
-
-
-def check_bands(bands: Iterable[float]) -> tuple[float, ...]:
-    """Validate walking bands in minutes (positive, finite), returned sorted."""
-    values = tuple(sorted(float(band) for band in bands))
-    if not values:
-        msg = "no walking band given"
-        raise InputError(msg, field="minutes")
-    for band in values:
-        if not np.isfinite(band) or band <= 0:
-            msg = f"walking band must be a positive number of minutes, got {band:g}"
-            raise InputError(msg, field="minutes")
-    return values
-
-
 def _aligned_minutes(area: StudyArea, travel_times: object) -> np.ndarray:
     origin_ids = np.asarray(travel_times.origin_ids)
     expected = area.children["origin_id"].to_numpy()

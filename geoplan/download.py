@@ -43,7 +43,7 @@ import urllib3
 from shapely.geometry.base import BaseGeometry
 from tqdm import tqdm
 
-from geoplan import settings
+from geoplan import resources, settings
 from geoplan.errors import DataSourceError, InputError
 from geoplan.fileio import atomic_path, write_text
 from geoplan.layers import DEFAULT_MARGIN_M, LA_CODE_PATTERN
@@ -827,7 +827,7 @@ def catalogue_for(la_code: str) -> Path | None:
     """The shipped layer catalogue (``layers/*.yaml``) of local authority ``la_code``, if there is one."""
     from geoplan.layers import load_catalogue
 
-    for path in sorted((settings.project_root / "layers").glob("*.yaml")):
+    for path in sorted((resources.layers_dir()).glob("*.yaml")):
         if load_catalogue(path).area.la_code == la_code:
             return path
     return None
@@ -846,7 +846,7 @@ def fetch_network(catalogue_path: str | os.PathLike[str]) -> FetchResult:
         Overpass cannot be reached or returns no usable network.
     """
     from geoplan.studyarea import load_study_area
-    from geoplan.traveltime import study_area_network
+    from geoplan.network import study_area_network
 
     source = get_source("osm_overpass")
     area = load_study_area(catalogue_path)

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from geoplan.coverage import Configuration
+from geoplan.programme import Configuration
 from geoplan.errors import InputError
 from geoplan.fileio import atomic_path
 from geoplan.maps import (

@@ -33,7 +33,7 @@ from folium.map import Layer
 from folium.template import Template
 
 from geoplan import settings
-from geoplan.coverage import Configuration, baseline_configuration
+from geoplan.programme import Configuration, baseline_configuration
 from geoplan.errors import InputError
 from geoplan.fileio import write_text
 from geoplan.studyarea import StudyArea

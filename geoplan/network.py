@@ -20,6 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
 import networkx as nx
@@ -34,6 +35,9 @@ from shapely.geometry.base import BaseGeometry
 from geoplan import settings
 from geoplan.errors import InputError, NetworkUnavailableError
 from geoplan.fileio import atomic_path
+
+if TYPE_CHECKING:
+    from geoplan.studyarea import StudyArea
 
 log = logging.getLogger(__name__)
 
@@ -695,3 +699,33 @@ def _load_cached(path: Path) -> WalkNetwork:
         msg = "network cache file is from another geoplan version; delete it to rebuild"
         raise InputError(msg, path=path)
     return network
+
+
+def resolve_osm_file(area: StudyArea) -> Path | None:
+    """The study area's configured OSM file (relative paths from the catalogue's folder, then the data mirror)."""
+    configured = area.catalogue.network.osm_file
+    if configured is None:
+        return None
+    candidates = [Path(configured)]
+    if not Path(configured).is_absolute():
+        if area.catalogue.path is not None:
+            candidates.insert(0, Path(area.catalogue.path).parent / configured)
+        if settings.data_dir is not None:
+            candidates.append(Path(settings.data_dir) / configured)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    msg = "the study area's network.osm_file does not exist"
+    raise InputError(msg, path=configured, field="network.osm_file")
+
+
+def study_area_network(area: StudyArea, *, fetch: bool = False) -> WalkNetwork | None:
+    """The study area's walking network: its OSM file, else a cached Overpass network (fetched if ``fetch``), else ``None``."""
+    osm_file = resolve_osm_file(area)
+    if osm_file is not None:
+        return network_from_file(osm_file)
+    polygon = area.boundary.geometry.union_all()
+    margin = max(settings.network_margin_m, float(area.catalogue.area.margin_m))
+    if fetch:
+        return network_from_polygon(polygon, margin_m=margin)
+    return cached_network_for_polygon(polygon, margin_m=margin)

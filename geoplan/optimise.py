@@ -36,6 +36,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from geoplan import settings
+from geoplan.solver import status_name
 from geoplan.errors import InputError
 
 if TYPE_CHECKING:
@@ -81,8 +82,6 @@ _SUBGRADIENT_MIN_STEP = 1e-4
 
 #: p-median: upper limit on re-solves after widening radii (each strictly widens at least one).
 _MAX_RADIUS_ROUNDS = 50
-
-_HIGHS_STATUS = {0: "optimal", 1: "time_limit", 2: "infeasible", 3: "unbounded", 4: "error"}
 
 
 @dataclass(frozen=True)
@@ -455,7 +454,7 @@ class _LocationModel:
             integrality=integrality,
             options=options,
         )
-        self.status = _HIGHS_STATUS.get(result.status, "error")
+        self.status = status_name(result.status)
         if result.x is None:
             if self.status == "infeasible":
                 msg = f"{self.name}: no choice of k={self.k} sites serves every demand point that can reach a site; raise k or the travel-time cutoff"

@@ -48,7 +48,9 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from geoplan import settings
-from geoplan.coverage import GapWeights, baseline_configuration, minutes_to_nearest
+from geoplan.coverage import GapWeights, minutes_to_nearest
+from geoplan.programme import baseline_configuration
+from geoplan.solver import status_name
 from geoplan.errors import InputError
 from geoplan.fileio import atomic_directory, read_yaml
 from geoplan.studyarea import StudyArea
@@ -81,8 +83,6 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 FIRST_WEEKEND_DAY = 5
 #: Drawn around a group's reached postcodes so its reach shows as an area on a map.
 REACH_HALO_M = 100.0
-_HIGHS_STATUS = {0: "optimal", 1: "time_limit", 2: "infeasible", 3: "unbounded", 4: "error"}
-
 
 @dataclass(frozen=True)
 class OutreachRule:
@@ -446,7 +446,7 @@ def solve_visits(
         integrality=integrality,
         options=options,
     )
-    status = _HIGHS_STATUS.get(result.status, "error")
+    status = status_name(result.status)
     if result.x is None:
         if status == "infeasible":
             monthly = sum(1 for indices, (_, every) in zip(members, rules, strict=True) if indices.size and every == 1)

@@ -24,13 +24,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from geoplan import settings
-from geoplan.coverage import (
-    CoverageResult,
-    GapWeights,
-    measure_coverage,
-    minutes_to_nearest,
-)
+from geoplan import resources, settings
+from geoplan.coverage import CoverageResult, GapWeights, measure_coverage, minutes_to_nearest
 from geoplan.errors import InputError
 from geoplan.scenarios import (
     BASELINE,
@@ -660,7 +655,7 @@ class PlannerSession:
 #: Addresses that only this machine can reach; binding anywhere else needs authentication.
 LOCAL_ADDRESSES = ("127.0.0.1", "localhost", "::1")
 #: The Panel app ``geoplan serve`` runs.
-APP_PATH = settings.project_root / "apps" / "planner.py"
+APP_PATH = resources.app_file()
 
 
 def serve_arguments(

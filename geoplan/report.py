@@ -25,15 +25,8 @@ import pandas as pd
 
 from geoplan import figure, settings
 from geoplan.catchments import study_area_catchments
-from geoplan.coverage import (
-    HEADLINE_MINUTES,
-    MOST_DEPRIVED_30_DECILES,
-    Configuration,
-    CoverageResult,
-    GapResult,
-    find_gaps,
-    measure_coverage,
-)
+from geoplan.coverage import HEADLINE_MINUTES, MOST_DEPRIVED_30_DECILES, CoverageResult, GapResult, find_gaps, measure_coverage
+from geoplan.programme import Configuration
 from geoplan.errors import InputError
 from geoplan.fileio import write_text
 from geoplan.maps import DECILE_COLORS, attribution_text, build_map, compare_maps

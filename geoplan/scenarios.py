@@ -33,20 +33,10 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from pyproj import Transformer
 from shapely.geometry import Point
 
-from geoplan import settings
-from geoplan.coverage import (
-    DEFAULT_BANDS,
-    HEADLINE_MINUTES,
-    MOST_DEPRIVED_30_DECILES,
-    Configuration,
-    CoverageResult,
-    baseline_configuration,
-    check_bands,
-    e2sfca,
-    measure_coverage,
-    minutes_to_nearest,
-    venue_supply,
-)
+from geoplan import resources, settings
+from geoplan.coverage import DEFAULT_BANDS, HEADLINE_MINUTES, MOST_DEPRIVED_30_DECILES, CoverageResult, e2sfca, measure_coverage, minutes_to_nearest, venue_supply
+from geoplan.programme import Configuration, baseline_configuration
+from geoplan.bands import check_bands
 from geoplan.errors import InputError
 from geoplan.fileio import atomic_directory, atomic_path
 from geoplan.studyarea import StudyArea, load_study_area
@@ -64,7 +54,7 @@ POPULATION_LABELS = {"children_0_4": "aged 0-4", "under_3": "under 3", "under_2"
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 CHANGE_KINDS = ("close", "open", "move_sessions", "redesignate")
 #: Folder of the shipped scenarios.
-SCENARIO_DIR = settings.project_root / "scenarios"
+SCENARIO_DIR = resources.scenarios_dir()
 #: Key lines in a YAML file (``key:`` or ``- key:``), used to name the field of a syntax error.
 _KEY_LINE = re.compile(r"^(?P<indent>\s*)(?P<dash>-\s+)?(?P<key>[A-Za-z_][\w-]*)\s*:")
 

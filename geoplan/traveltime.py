@@ -24,7 +24,7 @@ from scipy.sparse.csgraph import dijkstra
 from geoplan import settings
 from geoplan.errors import InputError, NetworkUnavailableError
 from geoplan.fileio import atomic_path
-from geoplan.network import Snap, WalkNetwork, WalkProfile, get_profile
+from geoplan.network import Snap, WalkNetwork, WalkProfile, get_profile, study_area_network
 
 if TYPE_CHECKING:
     from geoplan.studyarea import StudyArea
@@ -501,38 +501,6 @@ def _lonlat_to_bng(values: np.ndarray, path: Path) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- study areas
-def resolve_osm_file(area: StudyArea) -> Path | None:
-    """The study area's configured OSM file (relative paths from the catalogue's folder, then the data mirror)."""
-    configured = area.catalogue.network.osm_file
-    if configured is None:
-        return None
-    candidates = [Path(configured)]
-    if not Path(configured).is_absolute():
-        if area.catalogue.path is not None:
-            candidates.insert(0, Path(area.catalogue.path).parent / configured)
-        if settings.data_dir is not None:
-            candidates.append(Path(settings.data_dir) / configured)
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    msg = "the study area's network.osm_file does not exist"
-    raise InputError(msg, path=configured, field="network.osm_file")
-
-
-def study_area_network(area: StudyArea, *, fetch: bool = False) -> WalkNetwork | None:
-    """The study area's walking network: its OSM file, else a cached Overpass network (fetched if ``fetch``), else ``None``."""
-    from geoplan.network import cached_network_for_polygon, network_from_file, network_from_polygon
-
-    osm_file = resolve_osm_file(area)
-    if osm_file is not None:
-        return network_from_file(osm_file)
-    polygon = area.boundary.geometry.union_all()
-    margin = max(settings.network_margin_m, float(area.catalogue.area.margin_m))
-    if fetch:
-        return network_from_polygon(polygon, margin_m=margin)
-    return cached_network_for_polygon(polygon, margin_m=margin)
-
-
 def _xy(frame: Any) -> np.ndarray:
     return np.column_stack([frame.geometry.x.to_numpy(float), frame.geometry.y.to_numpy(float)])
 

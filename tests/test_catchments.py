@@ -14,9 +14,9 @@ from fixtures_network import NEWPORT, ORS, POIS, grid, hand_network, network_cac
 
 from geoplan import settings
 from geoplan.catchgrid import catchment_grid
+from geoplan.bands import check_bands
 from geoplan.catchments import (
     calibrate_against_ors,
-    check_bands,
     crowfly_isochrones,
     fallback_error,
     isochrones,

@@ -11,17 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoplan.coverage import (
-    E2SFCA_STEPS,
-    GapWeights,
-    baseline_configuration,
-    e2sfca,
-    find_gaps,
-    measure_coverage,
-    minutes_to_nearest,
-    parse_venue_set,
-    venue_supply,
-)
+from geoplan.coverage import E2SFCA_STEPS, GapWeights, e2sfca, find_gaps, measure_coverage, minutes_to_nearest, venue_supply
+from geoplan.programme import baseline_configuration, parse_venue_set
 from geoplan.errors import InputError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from icalendar import Calendar
 
-from geoplan.coverage import baseline_configuration
+from geoplan.programme import baseline_configuration
 from geoplan.errors import InputError
 from geoplan.outreach import (
     OutreachRule,
@@ -156,7 +156,8 @@ def test_child_weights_by_hand(bexley, travel_times) -> None:
     expected = np.where(near, 0.0, children["children_0_4"].to_numpy() * deprivation)
     np.testing.assert_allclose(weights, expected)
     # The children near a centre are exactly those the coverage module counts at 15 minutes.
-    from geoplan.coverage import baseline_configuration, measure_coverage
+    from geoplan.coverage import measure_coverage
+    from geoplan.programme import baseline_configuration
 
     centres = baseline_configuration(bexley).centre_ids
     coverage = measure_coverage(bexley, travel_times, venue_ids=centres, bands=(15,))

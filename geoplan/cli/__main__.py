@@ -1,0 +1,5 @@
+"""``python -m geoplan.cli``."""
+
+from geoplan.cli import main
+
+main()

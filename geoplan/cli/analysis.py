@@ -1,0 +1,216 @@
+"""``geoplan coverage``, ``gaps``, ``traveltime`` and ``catchments``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from geoplan.cli.common import AreaOption, JsonOption, KindOption, OsmOption, ProfileOption, SessionTypeOption, network_or_area, parse_minutes, venue_selection, app, print_json
+
+
+@app.command("coverage")
+def coverage_command(
+    area: AreaOption = None,
+    minutes: Annotated[str, typer.Option("--minutes", help="Walking bands in minutes, comma-separated.")] = "10,15,20",
+    profile: ProfileOption = "buggy",
+    kind: KindOption = "centres",
+    session_type: SessionTypeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Children aged 0-4 within walking bands of venues: overall, by IMD/IDACI decile, by ward."""
+    from geoplan.coverage import measure_coverage
+    from geoplan.studyarea import load_study_area
+    from geoplan.traveltime import study_area_travel_times
+
+    bands = parse_minutes(minutes)
+    study_area = load_study_area(area)
+    venue_ids = venue_selection(study_area, kind, session_type)
+    travel_times = study_area_travel_times(study_area, profile=profile)
+    result = measure_coverage(study_area, travel_times, venue_ids=venue_ids, bands=bands)
+    if as_json:
+        print_json({"area": study_area.la_code, "kind": kind, "session_type": session_type, **result.to_dict()})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]{study_area.name}[/bold]: venues = {kind}; times are {result.method} ({result.profile})")
+    table = Table("group", *[f"{band:g} min" for band in result.bands])
+    table.add_row("All children 0-4", *[f"{row.share:.1%} ({int(row.covered):,})" for row in result.overall.itertuples()])
+    table.add_row(
+        "IMD 0-30% most deprived", *[f"{row.share:.1%} ({int(row.covered):,})" for row in result.most_deprived_30.itertuples()]
+    )
+    table.add_row(
+        "IMD 0-50% most deprived", *[f"{row.share:.1%} ({int(row.covered):,})" for row in result.most_deprived_50.itertuples()]
+    )
+    for decile, rows in result.by_imd_decile.groupby("imd_decile"):
+        table.add_row(f"IMD decile {decile}", *[f"{row.share:.1%}" for row in rows.itertuples()])
+    for name, rows in result.by_ward.groupby("ward_name"):
+        table.add_row(f"Ward: {name}", *[f"{row.share:.1%}" for row in rows.itertuples()])
+    console.print(table)
+    if 15.0 in result.bands:
+        console.print(result.headline(15.0))
+
+
+@app.command("gaps")
+def gaps_command(
+    out: Annotated[Path, typer.Option("--out", help="GeoPackage to write (a CSV is written beside it).")],
+    area: AreaOption = None,
+    minutes: Annotated[float, typer.Option("--minutes", help="Walking band in minutes.")] = 15.0,
+    profile: ProfileOption = "buggy",
+    kind: KindOption = "centres",
+    top: Annotated[int, typer.Option("--top", help="How many gaps to print.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Where children live beyond the walking band, ranked by need, written to GeoPackage + CSV."""
+    from geoplan.coverage import find_gaps
+    from geoplan.studyarea import load_study_area
+    from geoplan.traveltime import study_area_travel_times
+
+    study_area = load_study_area(area)
+    venue_ids = venue_selection(study_area, kind, None)
+    travel_times = study_area_travel_times(study_area, profile=profile)
+    result = find_gaps(study_area, travel_times, venue_ids=venue_ids, minutes=minutes)
+    result.write(out, out.with_suffix(".csv"))
+    top_rows = result.lsoas.head(top).drop(columns="geometry")
+    if as_json:
+        print_json({"method": result.method, "minutes": minutes, "out": str(out), "gaps": top_rows.to_dict("records")})
+        return
+    print(f"Gaps beyond {minutes:g} min ({result.method}); written to {out} and {out.with_suffix('.csv')}")
+    for row in top_rows.itertuples():
+        print(f"{row.rank:>3}. {row.lsoa_name} ({row.ward_name}), IDACI decile {row.idaci_decile}: {row.reason}")
+
+
+@app.command("traveltime")
+def traveltime_command(
+    out: Annotated[Path, typer.Option("--out", help="CSV: origin_id,nearest_id,minutes,second_id,second_minutes,snap_m,too_far,method.")],
+    osm: OsmOption = None,
+    area: AreaOption = None,
+    origins: Annotated[
+        Optional[Path],  # noqa: UP045 - typer reads the annotation at run time
+        typer.Option("--origins", help="CSV with id,lon,lat or id,x,y (EPSG:27700); default: the area's children origins."),
+    ] = None,
+    destinations: Annotated[
+        Optional[Path],  # noqa: UP045 - typer reads the annotation at run time
+        typer.Option("--destinations", help="CSV with id,lon,lat or id,x,y; default: the area's located venues."),
+    ] = None,
+    profile: Annotated[str, typer.Option("--profile", help="walk (4.8 km/h), buggy (4.0 km/h) or a speed in km/h.")] = "buggy",
+    cutoff: Annotated[
+        Optional[float],  # noqa: UP045 - typer reads the annotation at run time
+        typer.Option("--cutoff", help="Minutes beyond which a venue counts as unreachable (empty in the output)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Walking minutes from every origin to its nearest and second-nearest destination."""
+    from geoplan.errors import InputError
+    from geoplan.fileio import atomic_path
+    from geoplan.network import get_profile
+    from geoplan.traveltime import check_cutoff, crowfly_matrix, read_points_csv, travel_time_matrix
+
+    pace = get_profile(profile)
+    check_cutoff(cutoff)
+    if osm is not None and area is not None:
+        msg = "give either --osm or --area, not both"
+        raise InputError(msg, field="--osm")
+    if osm is not None and (origins is None or destinations is None):
+        msg = "--osm needs --origins and --destinations"
+        raise InputError(msg, field="--origins" if origins is None else "--destinations")
+    network, study_area = network_or_area(osm, area)
+    if origins is not None:
+        origin_ids, origin_xy = read_points_csv(origins, what="origins")
+    else:
+        origin_ids = study_area.children["origin_id"].astype(str).tolist()
+        origin_xy = study_area.children.get_coordinates().to_numpy()
+    if destinations is not None:
+        destination_ids, destination_xy = read_points_csv(destinations, what="destinations")
+    else:
+        located = study_area.located_venues
+        destination_ids, destination_xy = located["venue_id"].astype(str).tolist(), located.get_coordinates().to_numpy()
+    if network is None:
+        matrix = crowfly_matrix(
+            origin_xy, destination_xy, circuity=study_area.catalogue.network.crowfly_circuity,
+            origin_ids=origin_ids, destination_ids=destination_ids, profile=pace, cutoff_minutes=cutoff,
+        )  # fmt: skip
+    else:
+        for path, ids, xy, what in [(origins, origin_ids, origin_xy, "origin"), (destinations, destination_ids, destination_xy, "destination")]:
+            from geoplan.traveltime import check_extent
+
+            check_extent(network, xy, ids, what=what, path=path)
+        matrix = travel_time_matrix(
+            network, origin_xy, destination_xy, origin_ids=origin_ids, destination_ids=destination_ids,
+            profile=pace, cutoff_minutes=cutoff, check_bounds=False,
+        )  # fmt: skip
+    table = matrix.nearest()
+    with atomic_path(out) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.4f")
+    reached = int(table["minutes"].notna().sum())
+    summary = {
+        "out": str(out), "method": matrix.method, "profile": matrix.profile, "origins": len(table),
+        "reached": reached, "too_far": int(table["too_far"].sum()),
+        "median_minutes": None if reached == 0 else round(float(table["minutes"].median()), 2),
+    }  # fmt: skip
+    if as_json:
+        print_json(summary)
+    else:
+        print(
+            f"{summary['origins']:,} origins, {reached:,} reach a destination ({matrix.method}, {matrix.profile}); "
+            f"{summary['too_far']:,} too far from any path; wrote {out}"
+        )
+
+
+@app.command("catchments")
+def catchments_command(
+    out: Annotated[Path, typer.Option("--out", help="GeoPackage of catchments (layer 'catchments', EPSG:27700).")],
+    osm: OsmOption = None,
+    area: AreaOption = None,
+    venues: Annotated[
+        Optional[Path],  # noqa: UP045 - typer reads the annotation at run time
+        typer.Option("--venues", help="CSV with id,lon,lat or id,x,y; default: the area's located venues."),
+    ] = None,
+    minutes: Annotated[str, typer.Option("--minutes", help="Bands in minutes, comma-separated.")] = "10,15,20",
+    profile: Annotated[str, typer.Option("--profile", help="walk (4.8 km/h), buggy (4.0 km/h) or a speed in km/h.")] = "buggy",
+    together: Annotated[bool, typer.Option("--together", help="One catchment per band for all venues together.")] = False,
+    resolution: Annotated[
+        Optional[float],  # noqa: UP045 - typer reads the annotation at run time
+        typer.Option("--resolution", help="Grid spacing (m) the boundary is drawn on; default 10, at most the 25 m margin."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Nested walking catchments (isochrones) around venues, from the network or the crow-fly fallback."""
+    from geoplan.bands import check_bands
+    from geoplan.catchments import crowfly_isochrones, isochrones, write_catchments
+    from geoplan.errors import InputError
+    from geoplan.network import get_profile
+    from geoplan.traveltime import check_extent, read_points_csv
+
+    bands = check_bands(minutes)
+    pace = get_profile(profile)
+    if osm is not None and area is not None:
+        msg = "give either --osm or --area, not both"
+        raise InputError(msg, field="--osm")
+    if osm is not None and venues is None:
+        msg = "--osm needs --venues"
+        raise InputError(msg, field="--venues")
+    network, study_area = network_or_area(osm, area)
+    if venues is not None:
+        ids, xy = read_points_csv(venues, what="venues")
+    else:
+        located = study_area.located_venues
+        ids, xy = located["venue_id"].astype(str).tolist(), located.get_coordinates().to_numpy()
+    if network is None:
+        circuity = study_area.catalogue.network.crowfly_circuity
+        frame = crowfly_isochrones(xy, circuity=circuity, venue_ids=ids, minutes=bands, profile=pace, together=together)
+    else:
+        check_extent(network, xy, ids, what="venue", path=venues)
+        frame = isochrones(network, xy, venue_ids=ids, minutes=bands, profile=pace, together=together, resolution_m=resolution)
+    write_catchments(frame, out)
+    summary = {
+        "out": str(out), "method": frame["method"].iloc[0], "profile": pace.name, "catchments": len(frame),
+        "venues": int(frame["venue_id"].nunique()), "bands": list(bands),
+    }  # fmt: skip
+    if as_json:
+        print_json(summary)
+    else:
+        print(f"{summary['catchments']} catchments ({summary['method']}, {pace.name}) for {summary['venues']} venue(s); wrote {out}")

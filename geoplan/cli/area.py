@@ -1,0 +1,48 @@
+"""``geoplan area``: what a study area holds."""
+
+from __future__ import annotations
+
+
+
+import typer
+
+from geoplan.cli.common import AreaOption, JsonOption, app, print_json
+
+
+area_app = typer.Typer(no_args_is_help=True, help="Study areas: LSOAs, wards, children, deprivation, venues.")
+
+
+app.add_typer(area_app, name="area")
+
+
+@area_app.command("summary")
+def area_summary(area: AreaOption = None, as_json: JsonOption = False) -> None:
+    """LSOAs, wards, children 0-4 (by IMD and IDACI decile) and venues by kind, with their sources."""
+    from geoplan.studyarea import load_study_area, summarise
+
+    summary = summarise(load_study_area(area))
+    if as_json:
+        print_json(summary)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]{summary['name']}[/bold] ({summary['la_code']})")
+    table = Table("measure", "value", "source")
+    for label, key, value_key in [
+        ("LSOAs (2021)", "lsoas", "count"),
+        ("Wards", "wards", "count"),
+        ("Children aged 0-4 (Census 2021)", "children_0_4", "total"),
+        ("Children 0-4 in IMD deciles 1-3", "children_0_4_in_imd_deciles_1_to_3", "total"),
+        ("Postcodes in the area", "postcodes", "in_area"),
+    ]:
+        entry = summary[key]
+        source = "; ".join(f"{s['publisher']}, {s['vintage']}" for s in entry["sources"])
+        table.add_row(label, f"{entry[value_key]:,}", source)
+    for decile_key, label in [("children_0_4_by_imd_decile", "IMD"), ("children_0_4_by_idaci_decile", "IDACI")]:
+        counts = summary[decile_key]["counts"]
+        table.add_row(f"Children 0-4 by {label} decile 1..10", " ".join(str(v) for v in counts.values()), "")
+    for kind, counts in summary["venues_by_kind"]["counts"].items():
+        table.add_row(f"Venues: {kind}", f"{counts['venues']} ({counts['located']} located)", "venue facts file")
+    console.print(table)

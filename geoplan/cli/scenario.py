@@ -1,0 +1,126 @@
+"""``geoplan scenario``: run, validate and list reconfiguration scenarios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from geoplan.cli.common import JsonOption, app, print_json
+
+
+scenario_app = typer.Typer(
+    no_args_is_help=True,
+    help="Reconfiguration scenarios: close, open, move sessions, redesignate; who gains and who loses access.",
+)
+
+
+app.add_typer(scenario_app, name="scenario")
+
+
+ScenarioArgument = Annotated[str, typer.Argument(help="Scenario file, or the name of a shipped scenario.")]
+
+
+@scenario_app.command("run")
+def scenario_run(
+    file: ScenarioArgument,
+    against: Annotated[
+        str, typer.Option("--against", help="Compare with 'baseline' (the venue and session files) or another scenario.")
+    ] = "baseline",
+    out: Annotated[
+        Optional[Path],  # noqa: UP045 - typer reads the annotation at run time
+        typer.Option("--out", help="Folder for the JSON metrics, GeoPackage of changed areas and HTML report section."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare a scenario with the baseline or another scenario: coverage, gains and losses, equality impact."""
+    from geoplan.scenarios import run_scenario
+
+    comparison = run_scenario(file, against=against)
+    written = comparison.write(out) if out is not None else []
+    if as_json:
+        print_json({**comparison.to_dict(), "written": [str(path) for path in written]})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    summary = comparison.summary
+    minutes = f"{comparison.headline_minutes:g}"
+    console = Console()
+    console.print(f"[bold]{comparison.after.scenario.title}[/bold] vs {comparison.before.scenario.title}")
+    console.print(f"Walking times: {comparison.method}, {comparison.profile} pace; headline band {minutes} min")
+    table = Table("measure", "before", "after", "change")
+    deprived = summary["most_deprived_30"]
+    e2sfca = summary["e2sfca"]
+    for label, before, after in [
+        ("Children's centres", summary["centres_before"], summary["centres_after"]),
+        (f"Children within {minutes} min of a centre", summary["covered_before"], summary["covered_after"]),
+        ("  of them in IMD deciles 1-3", deprived["covered_before"], deprived["covered_after"]),
+        (f"Children within {minutes} min of any session venue", summary["session_venues"]["covered_before"],
+         summary["session_venues"]["covered_after"]),
+    ]:  # fmt: skip
+        table.add_row(label, f"{before:,.0f}", f"{after:,.0f}", f"{after - before:+,.0f}")
+    table.add_row("E2SFCA (sessions/week per 1,000 children)", f"{e2sfca['before']:.2f}", f"{e2sfca['after']:.2f}",
+                  f"{e2sfca['change']:+.2f}")  # fmt: skip
+    console.print(table)
+    console.print(
+        f"{summary['children_losing']:,.0f} children lose and {summary['children_gaining']:,.0f} gain a {minutes}-minute "
+        f"walk to a centre ({deprived['children_losing']:,.0f} and {deprived['children_gaining']:,.0f} in IMD deciles 1-3)."
+    )
+    impact = Table("IMD decile", "children", "covered before", "covered after", "losing", "gaining", "E2SFCA change")
+    for row in comparison.by_imd_decile.itertuples():
+        impact.add_row(str(row.imd_decile), f"{row.children:,.0f}", f"{row.covered_before:,.0f}",
+                       f"{row.covered_after:,.0f}", f"{row.children_losing:,.0f}", f"{row.children_gaining:,.0f}",
+                       f"{row.e2sfca_change:+.2f}")  # fmt: skip
+    console.print(impact)
+    for row in comparison.session_types.itertuples():
+        if row.children_losing or row.children_gaining:
+            console.print(
+                f"Children within {minutes} min of a venue hosting {row.session_type.replace('_', ' ')}: "
+                f"{row.covered_before:,.0f} → {row.covered_after:,.0f} "
+                f"({row.children_losing:,.0f} lose, {row.children_gaining:,.0f} gain)"
+            )
+    for row in comparison.after.uncounted():
+        if row["role"] == "centre":
+            console.print(f"Not counted: {row['note']}.")
+    for path in written:
+        console.print(f"Wrote {path}")
+
+
+@scenario_app.command("validate")
+def scenario_validate(files: Annotated[list[str], typer.Argument(help="Scenario files or shipped scenario names.")]) -> None:
+    """Check scenario files against their study area (venue and session ids, postcodes); one line each."""
+    from geoplan.scenarios import apply_scenario, resolve_scenario
+    from geoplan.studyarea import load_study_area
+
+    areas: dict[Path, object] = {}
+    for file in files:
+        scenario = resolve_scenario(file)
+        base = scenario.base_path()
+        if base not in areas:
+            areas[base] = load_study_area(base)
+        applied = apply_scenario(areas[base], scenario)
+        print(f"ok: {scenario.path} ({scenario.name}, {len(scenario.changes)} changes, "
+              f"{len(applied.configuration.centre_ids)} centres)")  # fmt: skip
+
+
+@scenario_app.command("list")
+def scenario_list(
+    directory: Annotated[
+        Optional[Path],  # noqa: UP045 - typer reads the annotation at run time
+        typer.Argument(help="Folder of scenario files (default: the shipped scenarios)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Scenario files in a folder with their names, titles and number of changes."""
+    from geoplan.scenarios import SCENARIO_DIR, list_scenarios
+
+    scenarios = list_scenarios(directory or SCENARIO_DIR)
+    rows = [{"name": item.name, "title": item.title, "changes": len(item.changes), "file": str(item.path)}
+            for item in scenarios]  # fmt: skip
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        print(f"{row['name']:<40} {row['changes']:>3} changes  {row['title']}")
