@@ -10,35 +10,23 @@ Run: ``GEOPLAN_DATA=../shared/data .venv/bin/python bench/bench_coverage.py``
 
 from __future__ import annotations
 
-import time
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from benchkit import best_of, print_table, ratio, seconds, setup
+
 from geoplan.coverage import E2SFCA_STEPS, e2sfca, find_gaps, measure_coverage, venue_supply
-from geoplan.programme import baseline_configuration
-from geoplan.studyarea import load_study_area
-from geoplan.traveltime import study_area_travel_times
-
-REPEATS = 5
-
-
-def best_of(function, repeats: int = REPEATS) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return min(times), result
+from geoplan.workspace import Workspace
 
 
 def main() -> None:
-    area = load_study_area()
-    travel_times = study_area_travel_times(area, profile="buggy")
-    configuration = baseline_configuration(area)
+    setup()
+    workspace = Workspace(profile="buggy")
+    area = workspace.area
+    travel_times = workspace.travel_times()
+    configuration = workspace.baseline()
     centres = list(configuration.centre_ids)
-    print(f"{area.name}: {len(area.children):,} origins × {len(travel_times.destination_ids)} venues, {travel_times.method}")
 
     def geoplan_coverage_and_gaps():
         coverage = measure_coverage(area, travel_times, venue_ids=centres, bands=(10, 15, 20))
@@ -61,21 +49,22 @@ def main() -> None:
         return covered
 
     theirs, recipe_covered = best_of(buffer_recipe)
-    print(f"coverage (3 bands) + gaps (LSOAs and clusters): geoplan {ours:.3f} s (target < 1 s)")
-    print(f"coverage (3 bands, overall/deciles/wards/groups): geoplan {coverage_only:.3f} s")
-    print(f"coverage (3 bands, overall only) by buffer + spatial join: recipe {theirs:.3f} s")
-    print(f"  20-min children covered: geoplan {int(coverage.overall.loc[20.0, 'covered']):,}, recipe {recipe_covered:,}")
-    print(f"  15-min reach radius {reach_m:.0f} m; {len(gaps.lsoas)} LSOA gaps, {len(gaps.clusters)} clusters")
+    table = [
+        ["coverage (3 bands) + gaps (LSOAs and clusters)", seconds(ours), "–", "–"],
+        ["coverage (3 bands: overall, deciles, wards, groups)", seconds(coverage_only), "–", "–"],
+        ["coverage (3 bands, overall only)", "–", f"buffer + spatial join {seconds(theirs)}", "–"],
+    ]
+    note = (
+        f"20-min children covered: geoplan {int(coverage.overall.loc[20.0, 'covered']):,}, recipe {recipe_covered:,}; "
+        f"15-min reach radius {reach_m:.0f} m; {len(gaps.lsoas)} LSOA gaps, {len(gaps.clusters)} clusters"
+    )
 
     open_ids = [venue for venue in configuration.venue_ids() if venue in set(travel_times.destination_ids)]
     supply = venue_supply(configuration, open_ids)
     supply = supply[supply > 0]
     ours_e2sfca, _ = best_of(lambda: e2sfca(area, travel_times, supply=supply))
-    try:
-        import access
-    except ImportError:
-        print("E2SFCA: PySAL access not installed (pip install '.[dev]')")
-        return
+    import access
+
     position = {venue: index for index, venue in enumerate(travel_times.destination_ids)}
     rows = [
         (origin, venue, float(minutes))
@@ -100,8 +89,11 @@ def main() -> None:
             weight_fn=access.weights.step_fn(dict(E2SFCA_STEPS)), max_cost=E2SFCA_STEPS[-1][0]
         )
 
-    theirs_e2sfca, _ = best_of(pysal, repeats=1)
-    print(f"E2SFCA: geoplan {ours_e2sfca:.4f} s, PySAL access {theirs_e2sfca:.3f} s ({theirs_e2sfca / ours_e2sfca:.0f}x)")
+    theirs_e2sfca, _ = best_of(pysal)
+    table.append(["E2SFCA (same minutes, same steps)", seconds(ours_e2sfca), f"PySAL access {seconds(theirs_e2sfca)}", ratio(theirs_e2sfca, ours_e2sfca)])
+    title = f"Coverage, gaps and E2SFCA: {area.name}, {len(area.children):,} origins × {len(travel_times.destination_ids)} venues, {travel_times.method}"
+    print_table(title, ["task", "geoplan", "peer", "peer / geoplan"], table, packages=("access", "geopandas"))
+    print(f"\n{note}")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ def check_bands(minutes: str | float | Iterable[float], *, field: str = "minutes
         raise InputError(msg, field=field)
     for band in values:
         if not math.isfinite(band) or not 0 < band <= MAX_BAND_MINUTES:
-            msg = f"walking band {band:g} is out of range: give minutes above 0 and at most {MAX_BAND_MINUTES:g}"
+            msg = f"walking band {band:g} is out of range: give a positive number of minutes, at most {MAX_BAND_MINUTES:g}"
             raise InputError(msg, field=field)
     if len(values) > MAX_BANDS:
         msg = f"{len(values)} walking bands given; at most {MAX_BANDS}"

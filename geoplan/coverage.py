@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -26,6 +27,10 @@ from geoplan.errors import InputError
 from geoplan.fileio import atomic_path
 from geoplan.studyarea import StudyArea
 from geoplan.programme import Configuration
+from geoplan.text import json_safe
+
+if TYPE_CHECKING:
+    from geoplan.traveltime import TravelTimeMatrix
 
 #: IMD deciles making up "the 30% / 50% most deprived LSOAs nationally".
 MOST_DEPRIVED_30_DECILES = (1, 2, 3)
@@ -37,7 +42,9 @@ LEAST_DEPRIVED_QUINTILE = (9, 10)
 E2SFCA_STEPS: tuple[tuple[float, float], ...] = ((10.0, 1.0), (20.0, 0.68), (30.0, 0.22))
 #: Half-width drawn around a cluster's postcodes so single postcodes show as areas on a map.
 POSTCODE_HALO_M = 100.0
-def _aligned_minutes(area: StudyArea, travel_times: object) -> np.ndarray:
+
+
+def _aligned_minutes(area: StudyArea, travel_times: TravelTimeMatrix) -> np.ndarray:
     origin_ids = np.asarray(travel_times.origin_ids)
     expected = area.children["origin_id"].to_numpy()
     if origin_ids.shape != expected.shape or not np.array_equal(origin_ids, expected):
@@ -46,7 +53,7 @@ def _aligned_minutes(area: StudyArea, travel_times: object) -> np.ndarray:
     return np.asarray(travel_times.minutes)
 
 
-def minutes_to_nearest(travel_times: object, venue_ids: Sequence[str]) -> np.ndarray:
+def minutes_to_nearest(travel_times: TravelTimeMatrix, venue_ids: Sequence[str]) -> np.ndarray:
     """Minutes from each origin to the nearest of ``venue_ids`` (``inf`` where none is reachable).
 
     Raises
@@ -110,10 +117,9 @@ class CoverageResult:
         """JSON-safe form of every table."""
 
         def records(frame: pd.DataFrame) -> list[dict[str, object]]:
-            return [
-                {key: (value.item() if hasattr(value, "item") else value) for key, value in row.items()}
-                for row in frame.reset_index().to_dict("records")
-            ]
+            named_index = [name for name in frame.index.names if name is not None]
+            table = frame.reset_index() if named_index else frame.reset_index(drop=True)
+            return json_safe(table)
 
         return {
             "method": self.method,
@@ -154,7 +160,7 @@ def _share_table(frame: pd.DataFrame, population: str, bands: tuple[float, ...],
 
 def measure_coverage(
     area: StudyArea,
-    travel_times: object,
+    travel_times: TravelTimeMatrix,
     *,
     venue_ids: Sequence[str],
     bands: Iterable[float] = DEFAULT_BANDS,
@@ -261,7 +267,7 @@ class GapResult:
 
 def find_gaps(
     area: StudyArea,
-    travel_times: object,
+    travel_times: TravelTimeMatrix,
     *,
     venue_ids: Sequence[str],
     minutes: float = HEADLINE_MINUTES,
@@ -386,7 +392,7 @@ def venue_supply(
 
 def e2sfca(
     area: StudyArea,
-    travel_times: object,
+    travel_times: TravelTimeMatrix,
     *,
     supply: pd.Series,
     steps: Sequence[tuple[float, float]] = E2SFCA_STEPS,

@@ -211,7 +211,7 @@ def test_catchments_cli(tmp_path: Path, osm_dir: Path, network_cache: Path, newp
     expected = isochrones(newport, libraries.get_coordinates().to_numpy(), venue_ids=libraries["name"].tolist(), minutes=[10, 15], profile="buggy", resolution_m=5)
     assert written["venue_id"].tolist() == expected["venue_id"].tolist() and written["method"].eq("network").all()
     assert written.geometry.area.to_numpy() == pytest.approx(expected["area_m2"].to_numpy(), rel=1e-9)
-    for args, match in [(["--resolution", "40"], "must not exceed the margin"), (["--minutes", "0"], "minutes must be positive"), (["--profile", "pram"], "unknown walking profile")]:
+    for args, match in [(["--resolution", "40"], "must not exceed the margin"), (["--minutes", "0"], "positive number of minutes"), (["--profile", "pram"], "unknown walking profile")]:
         run = subprocess.run([*base, *args, "--out", str(tmp_path / "x.gpkg")], capture_output=True, text=True, env=env, check=False)  # noqa: S603
         assert run.returncode == 2 and match in run.stderr and run.stderr.strip().count("\n") == 0, run.stderr
         assert not (tmp_path / "x.gpkg").exists()

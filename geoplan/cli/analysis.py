@@ -21,14 +21,13 @@ def coverage_command(
 ) -> None:
     """Children aged 0-4 within walking bands of venues: overall, by IMD/IDACI decile, by ward."""
     from geoplan.coverage import measure_coverage
-    from geoplan.studyarea import load_study_area
-    from geoplan.traveltime import study_area_travel_times
+    from geoplan.workspace import Workspace
 
     bands = parse_minutes(minutes)
-    study_area = load_study_area(area)
+    workspace = Workspace(area, profile=profile)
+    study_area = workspace.area
     venue_ids = venue_selection(study_area, kind, session_type)
-    travel_times = study_area_travel_times(study_area, profile=profile)
-    result = measure_coverage(study_area, travel_times, venue_ids=venue_ids, bands=bands)
+    result = measure_coverage(study_area, workspace.travel_times(), venue_ids=venue_ids, bands=bands)
     if as_json:
         print_json({"area": study_area.la_code, "kind": kind, "session_type": session_type, **result.to_dict()})
         return
@@ -66,13 +65,12 @@ def gaps_command(
 ) -> None:
     """Where children live beyond the walking band, ranked by need, written to GeoPackage + CSV."""
     from geoplan.coverage import find_gaps
-    from geoplan.studyarea import load_study_area
-    from geoplan.traveltime import study_area_travel_times
+    from geoplan.workspace import Workspace
 
-    study_area = load_study_area(area)
+    workspace = Workspace(area, profile=profile)
+    study_area = workspace.area
     venue_ids = venue_selection(study_area, kind, None)
-    travel_times = study_area_travel_times(study_area, profile=profile)
-    result = find_gaps(study_area, travel_times, venue_ids=venue_ids, minutes=minutes)
+    result = find_gaps(study_area, workspace.travel_times(), venue_ids=venue_ids, minutes=minutes)
     result.write(out, out.with_suffix(".csv"))
     top_rows = result.lsoas.head(top).drop(columns="geometry")
     if as_json:

@@ -56,14 +56,8 @@ def venue_selection(area: object, kind: str, session_type: str | None) -> list[s
 
 def parse_minutes(text: str) -> list[float]:
     from geoplan.bands import check_bands
-    from geoplan.errors import InputError
 
-    try:
-        values = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        msg = f"--minutes must be numbers separated by commas, got {text!r}"
-        raise InputError(msg, field="minutes") from None
-    return list(check_bands(values))
+    return list(check_bands(text, field="--minutes"))
 
 
 DecileOption = Annotated[str, typer.Option("--decile", help="Shade LSOAs by national decile of: imd or idaci.")]
