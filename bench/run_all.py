@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 #: Every bench, in the order of the data flow (cheap ones first).
 BENCHES = (
     "bench_coverage.py",
+    "bench_crowfly.py",
     "bench_traveltime.py",
     "bench_optimise.py",
     "bench_outreach.py",

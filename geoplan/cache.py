@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from geoplan import settings
-from geoplan.errors import CacheError
-from geoplan.fileio import atomic_path
+from geoplan.errors import CacheError, OutputError
+from geoplan.fileio import atomic_path, read_error
 
 #: Version of the entry layout; entries of any other version are rebuilt.
 CACHE_FORMAT = "geoplan-cache-1"
@@ -51,11 +51,20 @@ def hash_key(*parts: object) -> str:
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The sha256 hex digest of a file's bytes, read in blocks."""
+    """The sha256 hex digest of a file's bytes, read in blocks.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read (a folder, no permission, an I/O error); one line naming it.
+    """
     digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(_READ_BLOCK), b""):
-            digest.update(block)
+    try:
+        with Path(path).open("rb") as handle:
+            for block in iter(lambda: handle.read(_READ_BLOCK), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise read_error(path, exc) from None
     return digest.hexdigest()
 
 
@@ -93,7 +102,9 @@ def _checksum(arrays: Mapping[str, np.ndarray], meta_json: str) -> str:
     return digest.hexdigest()
 
 
-def save_arrays(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any] | None = None) -> Path:
+def save_arrays(
+    path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any] | None = None
+) -> Path:
     """Write numeric ``arrays`` and JSON-able ``meta`` as one verified entry, atomically.
 
     Raises
@@ -108,9 +119,40 @@ def save_arrays(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], 
             raise ValueError(msg)
     meta_json = json.dumps(dict(meta or {}), sort_keys=True, default=str)
     header = {_FORMAT: CACHE_FORMAT, _CHECKSUM: _checksum(plain, meta_json), "meta": meta_json}
-    with atomic_path(path) as tmp, tmp.open("wb") as handle:
-        np.savez(handle, **plain, **{_META: np.array(json.dumps(header))})
+    try:
+        with atomic_path(path) as tmp, tmp.open("wb") as handle:
+            np.savez(handle, **plain, **{_META: np.array(json.dumps(header))})
+    except OutputError as exc:
+        msg = f"{exc}; set GEOPLAN_CACHE to a writable folder"
+        raise CacheError(msg) from None
     return Path(path)
+
+
+def _plausible(path: Path) -> str | None:
+    """Why ``path`` cannot be an entry written by :func:`save_arrays`, checked before any array is read.
+
+    Entries are stored uncompressed, so no member may claim more bytes than the file holds and no
+    array header may claim more bytes than its member: a forged header cannot make the loader
+    allocate memory the file does not contain.
+    """
+    size = path.stat().st_size
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+        if _META + ".npy" not in {member.filename for member in members}:
+            return "no geoplan header"
+        for member in members:
+            if member.compress_type != zipfile.ZIP_STORED or member.file_size > size:
+                return f"member {member.filename} is not a stored array"
+            with archive.open(member) as handle:
+                version = np.lib.format.read_magic(handle)
+                read_header = (
+                    np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read_header(handle)
+                claimed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+                if dtype.hasobject or claimed > member.file_size:
+                    return f"member {member.filename} claims more data than it holds"
+    return None
 
 
 def load_arrays(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
@@ -123,6 +165,9 @@ def load_arrays(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], di
     if not path.is_file():
         return None
     try:
+        problem = _plausible(path)
+        if problem is not None:
+            return _discard(path, problem)
         with np.load(path, allow_pickle=False) as archive:
             header = json.loads(str(archive[_META]))
             if header.get(_FORMAT) != CACHE_FORMAT:
@@ -131,7 +176,16 @@ def load_arrays(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], di
         if _checksum(arrays, header["meta"]) != header[_CHECKSUM]:
             return _discard(path, "checksum mismatch")
         return arrays, json.loads(header["meta"])
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        EOFError,
+        MemoryError,
+        zipfile.BadZipFile,
+        json.JSONDecodeError,
+    ) as exc:
         return _discard(path, type(exc).__name__)
 
 

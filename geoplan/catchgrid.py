@@ -10,28 +10,28 @@ within the margin of it, how far the stretch's ends lie from the edge's ``u`` an
 plus, for every grid point, its distance beyond the margin of the nearest edge, which places
 the catchment's sides between grid points.
 
-The grid is aligned to multiples of its resolution in EPSG:27700. It is memoised on the network
-and cached on disk keyed by a hash of the network's edges, the margin and the resolution, so it
-is built once per network.
+The grid is aligned to multiples of its resolution in EPSG:27700, so a grid built for a window
+(a rectangle around the venues being drawn) holds exactly the points, pairs and distances the
+whole-network grid holds there: memory follows what is drawn, not the network's extent. A grid
+is memoised on the network (the last window only); the whole network's grid is also cached with
+:mod:`geoplan.cache`, keyed by a hash of the network's edges, the margin and the resolution.
 """
 
 from __future__ import annotations
 
-import hashlib
-import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import shapely
 
-from geoplan import settings
+from geoplan.cache import entry_path, hash_key, load_arrays, save_arrays
 from geoplan.errors import InputError
-from geoplan.fileio import atomic_path
 from geoplan.network import WalkNetwork
 
 #: Bumped whenever the grid's layout or meaning changes, so old cache files are not reused.
-GRID_VERSION = "catchgrid-1"
+GRID_VERSION = "catchgrid-2"
+_SCALARS = ("x0", "y0", "resolution_m", "margin_m")
 
 #: The distance field reaches this many resolutions beyond the margin: far enough for every
 #: neighbour (diagonal ones included) of a point inside the margin.
@@ -100,13 +100,29 @@ class CatchmentGrid:
         return sum(value.nbytes for value in vars(self).values() if isinstance(value, np.ndarray))
 
 
-def catchment_grid(
-    network: WalkNetwork, *, margin_m: float, resolution_m: float, cache: bool = True, cache_dir: Path | None = None
-) -> CatchmentGrid:
-    """The :class:`CatchmentGrid` of ``network`` for a margin and resolution.
+#: Most cells of one catchment grid (200 MB of float32): a 70 km square at 10 m, or a 35 km square at 5 m.
+MAX_GRID_CELLS = 50_000_000
 
-    Built once, then memoised on the network and (with ``cache``) kept under
-    ``cache_dir / "catchgrids"`` (default ``settings.cache_dir``) keyed by a hash of the inputs.
+
+def catchment_grid(
+    network: WalkNetwork,
+    *,
+    margin_m: float,
+    resolution_m: float,
+    window: tuple[float, float, float, float] | None = None,
+    cache: bool = True,
+    cache_dir: Path | None = None,
+) -> CatchmentGrid:
+    """The :class:`CatchmentGrid` of ``network`` for a margin and resolution, over ``window`` or the whole network.
+
+    Parameters
+    ----------
+    window
+        ``(minx, miny, maxx, maxy)`` in EPSG:27700: only grid points inside are kept (their pairs
+        and distances are the whole grid's). ``None``: the network's extent plus the margin.
+    cache
+        Keep the whole network's grid in the ``catchgrids`` cache (root ``cache_dir``, default
+        ``settings.cache_dir``); a window's grid is only memoised.
 
     Raises
     ------
@@ -121,38 +137,43 @@ def catchment_grid(
         msg = f"resolution_m ({resolution_m:g} m) must not exceed the margin ({margin_m:g} m), or paths would fall between grid points"
         raise InputError(msg, field="resolution_m")
     grids = network.__dict__.setdefault("_catchment_grids", {})
-    key = (float(margin_m), float(resolution_m))
+    key = (float(margin_m), float(resolution_m), None if window is None else tuple(float(w) for w in window))
     if key in grids:
         return grids[key]
-    path = _cache_file(network, *key, cache_dir) if cache else None
-    grid = _load(path) if path is not None and path.is_file() else None
+    # a window's grid is drawn once: only the whole network's grid is worth keeping on disk
+    path = _cache_file(network, key, cache_dir) if cache and window is None else None
+    grid = _load(path) if path is not None else None
     if grid is None:
         grid = _build(network, *key)
         if path is not None:
-            with atomic_path(path) as tmp, tmp.open("wb") as handle:
-                np.savez(handle, **{f.name: np.asarray(getattr(grid, f.name)) for f in fields(grid)})
+            arrays = {f.name: getattr(grid, f.name) for f in fields(grid) if f.name not in _SCALARS}
+            save_arrays(path, arrays, {"version": GRID_VERSION, **{name: getattr(grid, name) for name in _SCALARS}})
+    # one window at a time: a grid per drawn window would grow with everything ever drawn
+    for old in [name for name in grids if name != "network_hash"]:
+        del grids[old]
     grids[key] = grid
     return grid
 
 
-def _cache_file(network: WalkNetwork, margin: float, resolution: float, cache_dir: Path | None) -> Path:
-    digest = hashlib.sha256(f"{GRID_VERSION}|{margin!r}|{resolution!r}".encode())
-    digest.update(np.ascontiguousarray(network.edge_u).tobytes() + np.ascontiguousarray(network.edge_v).tobytes())
-    digest.update(b"".join(shapely.to_wkb(network.edge_geometry)))
-    root = settings.cache_dir if cache_dir is None else Path(cache_dir)
-    return root / "catchgrids" / f"{digest.hexdigest()}.npz"
+def _cache_file(
+    network: WalkNetwork, key: tuple[float, float, tuple[float, ...] | None], cache_dir: Path | None
+) -> Path:
+    # the network's part of the key is hashed once per network, not once per window
+    memo = network.__dict__.setdefault("_catchment_grids", {})
+    if "network_hash" not in memo:
+        memo["network_hash"] = hash_key(network.edge_u, network.edge_v, shapely.get_coordinates(network.edge_geometry))
+    return entry_path("catchgrids", hash_key(GRID_VERSION, list(key), memo["network_hash"]), root=cache_dir)
 
 
 def _load(path: Path) -> CatchmentGrid | None:
-    """A cached grid, or ``None`` when the file cannot be read (it is then rebuilt and replaced)."""
-    try:
-        with np.load(path) as stored:
-            values = {f.name: stored[f.name] for f in fields(CatchmentGrid)}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+    """A cached grid, or ``None`` when missing or not trustworthy (it is then rebuilt and replaced)."""
+    entry = load_arrays(path)
+    if entry is None:
         return None
-    for name in ("x0", "y0", "resolution_m", "margin_m"):
-        values[name] = float(values[name])
-    return CatchmentGrid(**values)
+    arrays, meta = entry
+    if meta.get("version") != GRID_VERSION:
+        return None
+    return CatchmentGrid(**arrays, **{name: float(meta[name]) for name in _SCALARS})
 
 
 @dataclass
@@ -164,36 +185,57 @@ class _Segments:
     length: np.ndarray
 
 
-def _segments(network: WalkNetwork) -> tuple[_Segments, np.ndarray]:
-    """Every straight piece of every edge, with where it starts along its edge; and edge lengths."""
-    coords, index = shapely.get_coordinates(network.edge_geometry, return_index=True)
-    within = np.flatnonzero(index[1:] == index[:-1])
-    start, end, edge = coords[within], coords[within + 1], index[within]
+def _segments(network: WalkNetwork, edges: np.ndarray) -> tuple[_Segments, np.ndarray]:
+    """Every straight piece of ``edges``, with where it starts along its edge; and every edge's length (0 if not in ``edges``)."""
+    coords, local = shapely.get_coordinates(network.edge_geometry[edges], return_index=True)
+    within = np.flatnonzero(local[1:] == local[:-1])
+    start, end, local = coords[within], coords[within + 1], local[within]
     length = np.hypot(*(end - start).T)
     before = np.cumsum(length) - length
-    first = np.searchsorted(edge, np.arange(network.n_edges))
-    arc = before - before[np.minimum(first[edge], len(before) - 1)]
-    edge_length = np.bincount(edge, weights=length, minlength=network.n_edges)
-    return _Segments(start, end, edge, arc, length), edge_length
+    first = np.searchsorted(local, np.arange(len(edges)))
+    arc = before - before[np.minimum(first[local], len(before) - 1)]
+    edge_length = np.zeros(network.n_edges)
+    edge_length[edges] = np.bincount(local, weights=length, minlength=len(edges))
+    return _Segments(start, end, edges[local], arc, length), edge_length
 
 
-def _build(network: WalkNetwork, margin: float, resolution: float) -> CatchmentGrid:
-    segments, edge_length = _segments(network)
+def _build(network: WalkNetwork, margin: float, resolution: float, window: tuple[float, ...] | None) -> CatchmentGrid:
     ring = OUTER_RING_STEPS * resolution
     reach = margin + ring
+    edges = (
+        np.arange(network.n_edges)
+        if window is None
+        else network.edges_near(shapely.box(*window).buffer(reach, join_style="mitre"))
+    )
+    segments, edge_length = _segments(network, edges)
     low = np.minimum(segments.start, segments.end) - reach
     high = np.maximum(segments.start, segments.end) + reach
-    x0, y0 = np.floor(low.min(axis=0) / resolution) * resolution
-    n_cols, n_rows = (np.ceil((high.max(axis=0) - (x0, y0)) / resolution)).astype(int) + 1
-    col_lo = np.ceil((low[:, 0] - x0) / resolution).astype(np.int64)
-    col_hi = np.floor((high[:, 0] - x0) / resolution).astype(np.int64)
-    row_lo = np.ceil((low[:, 1] - y0) / resolution).astype(np.int64)
-    row_hi = np.floor((high[:, 1] - y0) / resolution).astype(np.int64)
-    width = col_hi - col_lo + 1
-    count = width * (row_hi - row_lo + 1)
+    if window is None:
+        x0, y0 = np.floor(low.min(axis=0) / resolution) * resolution
+        n_cols, n_rows = (np.ceil((high.max(axis=0) - (x0, y0)) / resolution)).astype(int) + 1
+    else:
+        x0, y0 = np.ceil(np.asarray(window[:2]) / resolution) * resolution
+        n_cols, n_rows = (np.floor((np.asarray(window[2:]) - (x0, y0)) / resolution)).astype(int) + 1
+    if n_cols * n_rows > MAX_GRID_CELLS:
+        msg = (
+            f"a {resolution:g} m grid over this network needs {n_cols * n_rows:,} cells, more than the "
+            f"{MAX_GRID_CELLS:,} geoplan allows; use a coarser resolution"
+        )
+        raise InputError(msg, field="resolution_m")
+    col_lo = np.maximum(np.ceil((low[:, 0] - x0) / resolution).astype(np.int64), 0)
+    col_hi = np.minimum(np.floor((high[:, 0] - x0) / resolution).astype(np.int64), n_cols - 1)
+    row_lo = np.maximum(np.ceil((low[:, 1] - y0) / resolution).astype(np.int64), 0)
+    row_hi = np.minimum(np.floor((high[:, 1] - y0) / resolution).astype(np.int64), n_rows - 1)
+    width = np.maximum(col_hi - col_lo + 1, 0)
+    count = width * np.maximum(row_hi - row_lo + 1, 0)
     beyond = np.full(n_rows * n_cols, ring, dtype=np.float32)
     parts = []
-    ends = np.searchsorted(np.cumsum(count), np.arange(PAIRS_PER_CHUNK, count.sum() + PAIRS_PER_CHUNK, PAIRS_PER_CHUNK)) + 1
+    ends = (
+        np.searchsorted(
+            np.cumsum(count), np.arange(PAIRS_PER_CHUNK, max(count.sum(), 1) + PAIRS_PER_CHUNK, PAIRS_PER_CHUNK)
+        )
+        + 1
+    )
     for first_segment, end_segment in zip(np.r_[0, ends[:-1]], ends, strict=True):
         which = np.arange(first_segment, min(end_segment, len(count)))
         n = count[which]
@@ -201,10 +243,14 @@ def _build(network: WalkNetwork, margin: float, resolution: float) -> CatchmentG
         cell = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
         col = col_lo[which] + cell % width[which]
         row = row_lo[which] + cell // width[which]
-        edge, pixel, lo, hi, foot, perpendicular, distance = _screen(segments, which, row * n_cols + col, x0 + col * resolution, y0 + row * resolution, reach)
+        edge, pixel, lo, hi, foot, perpendicular, distance = _screen(
+            segments, which, row * n_cols + col, x0 + col * resolution, y0 + row * resolution, reach
+        )
         np.minimum.at(beyond, pixel, (distance - margin).astype(np.float32))
         inside = distance <= margin
-        parts.append((edge[inside], pixel[inside], _stretch(lo[inside], hi[inside], foot[inside], perpendicular[inside], margin)))
+        parts.append(
+            (edge[inside], pixel[inside], _stretch(lo[inside], hi[inside], foot[inside], perpendicular[inside], margin))
+        )
     edge = np.concatenate([p[0] for p in parts])
     pixel = np.concatenate([p[1] for p in parts])
     lo, hi = (np.concatenate([p[2][i] for p in parts]) for i in (0, 1))
@@ -217,7 +263,12 @@ def _build(network: WalkNetwork, margin: float, resolution: float) -> CatchmentG
     edge, pixel = key // (n_rows * n_cols), key % (n_rows * n_cols)
     row, col = (pixel // n_cols).astype(np.int32), (pixel % n_cols).astype(np.int32)
     span = {}
-    for name, values, reduce, empty in (("row_min", row, np.minimum, n_rows), ("row_max", row, np.maximum, 0), ("col_min", col, np.minimum, n_cols), ("col_max", col, np.maximum, 0)):
+    for name, values, reduce, empty in (
+        ("row_min", row, np.minimum, n_rows),
+        ("row_max", row, np.maximum, 0),
+        ("col_min", col, np.minimum, n_cols),
+        ("col_max", col, np.maximum, 0),
+    ):
         span[name] = np.full(network.n_edges, empty, dtype=np.int32)
         reduce.at(span[name], edge, values)
     return CatchmentGrid(
@@ -263,7 +314,9 @@ def _screen(
     return segments.edge[which], pixel[keep], lo, lo + length, lo + foot * length, perpendicular, distance
 
 
-def _stretch(lo: np.ndarray, hi: np.ndarray, foot: np.ndarray, perpendicular: np.ndarray, margin: float) -> tuple[np.ndarray, np.ndarray]:
+def _stretch(
+    lo: np.ndarray, hi: np.ndarray, foot: np.ndarray, perpendicular: np.ndarray, margin: float
+) -> tuple[np.ndarray, np.ndarray]:
     """The part of each segment within the margin: a half-chord either side of the perpendicular's foot."""
     half = np.sqrt(np.clip(margin**2 - perpendicular**2, 0.0, None))
     return np.clip(foot - half, lo, hi), np.clip(foot + half, lo, hi)

@@ -32,11 +32,11 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from geoplan import settings
-from geoplan.catchgrid import CatchmentGrid, catchment_grid
 from geoplan.bands import check_bands
-from geoplan.errors import InputError
-from geoplan.network import Snap, WalkNetwork, WalkProfile, get_profile
-from geoplan.traveltime import source_node_minutes
+from geoplan.catchgrid import OUTER_RING_STEPS, CatchmentGrid, catchment_grid
+from geoplan.errors import InputError, NetworkUnavailableError
+from geoplan.network import Snap, WalkNetwork, WalkProfile, get_profile, study_area_network
+from geoplan.traveltime import BLOCK_BYTES, CROW_FLY, NETWORK, source_node_minutes
 
 if TYPE_CHECKING:
     from geoplan.studyarea import StudyArea
@@ -49,8 +49,9 @@ CIRCUITY_GRID = np.round(np.arange(1.0, 2.505, 0.01), 2)
 CALIBRATION_BANDS = (10, 15, 20)
 #: Label of the catchment of a set of venues taken together.
 ALL_VENUES = "all"
-#: Venues whose node times are held in memory at once (each needs 8 bytes per network node).
-VENUES_PER_BLOCK = 256
+#: Side of the square tiles venues are grouped by (m): each tile's catchments are drawn on a grid of
+#: its venues' reach only, so the grid's memory follows the venues drawn, not the network's extent.
+CATCHMENT_TILE_M = 5_000.0
 
 
 def _reach_fields(
@@ -97,9 +98,10 @@ def _reach_fields(
         gap = np.maximum(0.0, np.maximum(lo - along, along - hi))
         minutes[own] = np.minimum(minutes[own], access + gap * per_metre[edge])
     # one grid point beyond the margin all round lets the contours close between grid points
-    row0, col0 = int(grid.edge_row_min[reached].min()) - 1, int(grid.edge_col_min[reached].min()) - 1
-    n_rows = int(grid.edge_row_max[reached].max()) - row0 + 2
-    n_cols = int(grid.edge_col_max[reached].max()) - col0 + 2
+    # (clipped to the grid: a window's grid ends where the edges crossing its border are cut)
+    row0, col0 = max(int(grid.edge_row_min[reached].min()) - 1, 0), max(int(grid.edge_col_min[reached].min()) - 1, 0)
+    n_rows = min(int(grid.edge_row_max[reached].max()) + 2, grid.beyond_m.shape[0]) - row0
+    n_cols = min(int(grid.edge_col_max[reached].max()) + 2, grid.beyond_m.shape[1]) - col0
     quickest = np.full(n_rows * n_cols, np.inf, dtype=np.float32)
     np.minimum.at(quickest, grid.row[rows] * n_cols + grid.col[rows] - (row0 * n_cols + col0), minutes)
     quickest = quickest.reshape(n_rows, n_cols)
@@ -111,7 +113,9 @@ def _reach_fields(
     return row0, col0, quickest, beyond
 
 
-def _contours(grid: CatchmentGrid, row0: int, col0: int, quickest: np.ndarray, beyond: np.ndarray, budgets: np.ndarray) -> np.ndarray:
+def _contours(
+    grid: CatchmentGrid, row0: int, col0: int, quickest: np.ndarray, beyond: np.ndarray, budgets: np.ndarray
+) -> np.ndarray:
     """The catchment of each budget, where ``max(quickest - budget, beyond) ≤ 0``: one MultiPolygon (holes kept) each."""
     n_bands = len(budgets)
     # each band's field on its own extent plus one outside point all round, stacked one above
@@ -129,7 +133,11 @@ def _contours(grid: CatchmentGrid, row0: int, col0: int, quickest: np.ndarray, b
     stack = np.ones((heights.sum(), max(hi - lo for _, _, lo, hi in crops)))
     for band, (row_lo, row_hi, col_lo, col_hi) in enumerate(crops):
         window = (slice(row_lo, row_hi), slice(col_lo, col_hi))
-        np.maximum(quickest[window] - np.float32(budgets[band]), beyond[window], out=stack[top[band] : top[band] + row_hi - row_lo, : col_hi - col_lo])
+        np.maximum(
+            quickest[window] - np.float32(budgets[band]),
+            beyond[window],
+            out=stack[top[band] : top[band] + row_hi - row_lo, : col_hi - col_lo],
+        )
     x, y = np.meshgrid(np.arange(stack.shape[1], dtype=float), np.arange(stack.shape[0], dtype=float))
     generator = contourpy.SerialContourGenerator(
         x,
@@ -158,7 +166,9 @@ def _contours(grid: CatchmentGrid, row0: int, col0: int, quickest: np.ndarray, b
         part = slice(point_of_band[b], point_of_band[b + 1])
         xy[part, 0] = grid.x0 + (col0 + col_lo + points[part, 0]) * grid.resolution_m
         xy[part, 1] = grid.y0 + (row0 + row_lo - top[b] + points[part, 1]) * grid.resolution_m
-    return shapely.from_ragged_array(shapely.GeometryType.MULTIPOLYGON, xy, (ring_offsets, polygon_offsets, polygon_of_band))
+    return shapely.from_ragged_array(
+        shapely.GeometryType.MULTIPOLYGON, xy, (ring_offsets, polygon_offsets, polygon_of_band)
+    )
 
 
 def isochrones(
@@ -207,35 +217,73 @@ def isochrones(
     pace = get_profile(profile)
     margin = settings.catchment_margin_m if margin_m is None else float(margin_m)
     resolution = settings.catchment_resolution_m if resolution_m is None else float(resolution_m)
-    grid = catchment_grid(network, margin_m=margin, resolution_m=resolution)
     venues = np.asarray(venues, dtype=float).reshape(-1, 2)
     ids = [str(i) for i in (venue_ids if venue_ids is not None else range(len(venues)))]
     snap = network.snap(venues, max_snap_m=max_snap_m)
-    edge_length = grid.edge_length_m
-    per_metre = np.divide(network.edge_minutes(pace), edge_length, out=np.zeros(network.n_edges), where=edge_length > 0).astype(np.float32)
     budgets = np.asarray(bands) - margin / pace.metres_per_minute
     limit = max(float(budgets.max()), 0.0)
-    along = snap.fraction * edge_length[np.maximum(snap.edge, 0)]
     access = snap.distance_m / pace.metres_per_minute
+    # no catchment reaches farther than its band's walk (access leg and margin included) from its venue
+    reach = max(bands) * pace.metres_per_minute + margin + (OUTER_RING_STEPS + 2) * resolution
 
-    def draw(node_minutes: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    edge_minutes = network.edge_minutes(pace)
+
+    def draw(grid: CatchmentGrid, node_minutes: np.ndarray, sources: np.ndarray) -> np.ndarray:
+        edge_length = grid.edge_length_m
+        per_metre = np.divide(edge_minutes, edge_length, out=np.zeros(network.n_edges), where=edge_length > 0).astype(
+            np.float32
+        )
         joined = sources[~snap.too_far[sources]]
-        fields = _reach_fields(grid, network, node_minutes, per_metre, (snap.edge[joined], along[joined], access[joined]), budgets, pace.metres_per_minute)
+        along = snap.fraction[joined] * edge_length[snap.edge[joined]]
+        fields = _reach_fields(
+            grid,
+            network,
+            node_minutes,
+            per_metre,
+            (snap.edge[joined], along, access[joined]),
+            budgets,
+            pace.metres_per_minute,
+        )
         return np.array([shapely.MultiPolygon()] * len(bands)) if fields is None else _contours(grid, *fields, budgets)
+
+    def window(points: np.ndarray) -> tuple[float, float, float, float]:
+        low, high = points.min(axis=0) - reach, points.max(axis=0) + reach
+        return float(low[0]), float(low[1]), float(high[0]), float(high[1])
 
     if together:
         node_minutes, _ = source_node_minutes(network, snap, pace, limit=limit, min_only=True)
         snap_m = float(np.nanmin(snap.distance_m)) if len(ids) else np.nan
-        polygons = draw(node_minutes, np.arange(len(ids)))
-        rows = [(ALL_VENUES, band, snap_m, bool(snap.too_far.all()), polygon) for band, polygon in zip(bands, polygons, strict=True)]
+        grid = catchment_grid(
+            network, margin_m=margin, resolution_m=resolution, window=window(venues) if len(ids) else None
+        )
+        polygons = draw(grid, node_minutes, np.arange(len(ids)))
+        rows = [
+            (ALL_VENUES, band, snap_m, bool(snap.too_far.all()), polygon)
+            for band, polygon in zip(bands, polygons, strict=True)
+        ]
     else:
-        rows = []
-        for block in range(0, len(ids), VENUES_PER_BLOCK):
-            members = np.arange(block, min(block + VENUES_PER_BLOCK, len(ids)))
-            node_minutes, _ = source_node_minutes(network, _subset(snap, members), pace, limit=limit)
-            for j in members:
-                polygons = draw(node_minutes[j - block], np.array([j]))
-                rows.extend((ids[j], band, float(snap.distance_m[j]), bool(snap.too_far[j]), polygon) for band, polygon in zip(bands, polygons, strict=True))
+        # venues are drawn tile by tile, each tile's on a grid of their reach only
+        tile = np.floor(venues / CATCHMENT_TILE_M).astype(np.int64)
+        by_venue: dict[int, list[tuple[str, float, float, bool, shapely.Geometry]]] = {}
+        per_block = max(1, BLOCK_BYTES // (8 * network.n_nodes))
+        for key in np.unique(tile, axis=0):
+            in_tile = np.flatnonzero((tile == key).all(axis=1))
+            grid = catchment_grid(
+                network,
+                margin_m=margin,
+                resolution_m=resolution,
+                window=window(venues[in_tile]),
+            )
+            for block in range(0, len(in_tile), per_block):
+                members = in_tile[block : block + per_block]
+                node_minutes, _ = source_node_minutes(network, _subset(snap, members), pace, limit=limit)
+                for row, j in enumerate(members):
+                    polygons = draw(grid, node_minutes[row], np.array([j]))
+                    by_venue[int(j)] = [
+                        (ids[j], band, float(snap.distance_m[j]), bool(snap.too_far[j]), polygon)
+                        for band, polygon in zip(bands, polygons, strict=True)
+                    ]
+        rows = [row for j in range(len(ids)) for row in by_venue[j]]
     frame = gpd.GeoDataFrame(
         pd.DataFrame(rows, columns=["venue_id", "band", "snap_m", "too_far", "geometry"]),
         geometry="geometry",
@@ -249,7 +297,14 @@ def isochrones(
 
 
 def _subset(snap: Snap, members: np.ndarray) -> Snap:
-    return Snap(snap.edge[members], snap.fraction[members], snap.distance_m[members], snap.x[members], snap.y[members], snap.too_far[members])
+    return Snap(
+        snap.edge[members],
+        snap.fraction[members],
+        snap.distance_m[members],
+        snap.x[members],
+        snap.y[members],
+        snap.too_far[members],
+    )
 
 
 def crowfly_isochrones(
@@ -274,7 +329,9 @@ def crowfly_isochrones(
             rows.append((ALL_VENUES, band, shapely.union_all(discs)))
         else:
             rows.extend((venue_id, band, disc) for venue_id, disc in zip(ids, discs, strict=True))
-    frame = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["venue_id", "band", "geometry"]), geometry="geometry", crs=settings.measure_crs)
+    frame = gpd.GeoDataFrame(
+        pd.DataFrame(rows, columns=["venue_id", "band", "geometry"]), geometry="geometry", crs=settings.measure_crs
+    )
     frame = frame.sort_values(["venue_id", "band"], kind="stable").reset_index(drop=True)
     frame["area_m2"] = frame.geometry.area
     frame["method"] = "crow-fly"
@@ -283,7 +340,9 @@ def crowfly_isochrones(
     frame["snap_m"] = np.nan
     frame["too_far"] = False
     frame["circuity"] = circuity
-    return frame[["venue_id", "band", "area_m2", "method", "profile", "margin_m", "snap_m", "too_far", "circuity", "geometry"]]
+    return frame[
+        ["venue_id", "band", "area_m2", "method", "profile", "margin_m", "snap_m", "too_far", "circuity", "geometry"]
+    ]
 
 
 def study_area_catchments(
@@ -293,29 +352,35 @@ def study_area_catchments(
     profile: str | float | WalkProfile = "buggy",
     venues: tuple[list[str], np.ndarray] | None = None,
     network: WalkNetwork | None = None,
+    method: str | None = None,
     together: bool = False,
 ) -> gpd.GeoDataFrame:
     """Catchments of the area's located venues (or ``venues`` as ids and EPSG:27700 coordinates).
 
-    Uses ``network`` or the area's network; without one, crow-fly discs with the area's circuity factor.
+    ``method`` as in :func:`geoplan.traveltime.study_area_travel_times` (a
+    :class:`~geoplan.workspace.Workspace` passes its decision): ``"network"`` draws on ``network``
+    (or the area's), ``"crow-fly"`` draws discs with the area's circuity factor without looking for
+    a network, ``None`` uses a network when there is one and crow-fly when the fallback is allowed.
     """
-    from geoplan.network import study_area_network
-
+    if method not in (None, NETWORK, CROW_FLY):
+        msg = f"method must be {NETWORK!r} or {CROW_FLY!r}, got {method!r}"
+        raise InputError(msg, field="method")
     if venues is None:
         located = area.venues[area.venues["located"]]
         ids = located["venue_id"].astype(str).tolist()
         xy = np.column_stack([located.geometry.x.to_numpy(float), located.geometry.y.to_numpy(float)])
     else:
         ids, xy = venues
-    network = network if network is not None else study_area_network(area)
-    if network is None:
-        if not settings.allow_crowfly_fallback:
-            from geoplan.errors import NetworkUnavailableError
-
+    if method != CROW_FLY and network is None:
+        network = study_area_network(area)
+        if network is None and (method == NETWORK or not settings.allow_crowfly_fallback):
             msg = f"no walking network for {area.name}: configure network.osm_file or run 'geoplan data fetch'"
             raise NetworkUnavailableError(msg)
+    if method == CROW_FLY or network is None:
         circuity = float(area.catalogue.network.crowfly_circuity)
-        return crowfly_isochrones(xy, circuity=circuity, venue_ids=ids, minutes=minutes, profile=profile, together=together)
+        return crowfly_isochrones(
+            xy, circuity=circuity, venue_ids=ids, minutes=minutes, profile=profile, together=together
+        )
     return isochrones(network, xy, venue_ids=ids, minutes=minutes, profile=profile, together=together)
 
 
@@ -344,7 +409,9 @@ def _fit_disc(centre: shapely.Point, polygon: shapely.Geometry, reach_m: float) 
     return float(k_area), float(CIRCUITY_GRID[best]), float(scores[best])
 
 
-def calibrate_against_ors(path: str | Path, *, bands: tuple[int, ...] = CALIBRATION_BANDS, speed_kmh: float = ORS_SPEED_KMH) -> pd.DataFrame:
+def calibrate_against_ors(
+    path: str | Path, *, bands: tuple[int, ...] = CALIBRATION_BANDS, speed_kmh: float = ORS_SPEED_KMH
+) -> pd.DataFrame:
     """Fit the circuity factor to OpenRouteService walking catchments (one row per library and band).
 
     For each catchment of ``T`` minutes, a disc of radius ``speed × T / k`` centred on the library
@@ -356,12 +423,16 @@ def calibrate_against_ors(path: str | Path, *, bands: tuple[int, ...] = CALIBRAT
         msg = "isochrone file has no CRS"
         raise InputError(msg, path=path, field="crs")
     frame = frame[frame["minutes"].isin(bands)].to_crs(settings.measure_crs)
-    centres = gpd.GeoSeries(gpd.points_from_xy(frame["library_lon"], frame["library_lat"]), crs=settings.display_crs).to_crs(settings.measure_crs)
+    centres = gpd.GeoSeries(
+        gpd.points_from_xy(frame["library_lon"], frame["library_lat"]), crs=settings.display_crs
+    ).to_crs(settings.measure_crs)
     rows = []
     for (_, row), centre in zip(frame.iterrows(), centres, strict=True):
         reach = speed_kmh * 1000 / 60 * float(row["minutes"])
         k_area, k_iou, iou = _fit_disc(centre, row.geometry, reach)
-        rows.append({"library": row["library"], "minutes": int(row["minutes"]), "k_area": k_area, "k_iou": k_iou, "iou": iou})
+        rows.append(
+            {"library": row["library"], "minutes": int(row["minutes"]), "k_area": k_area, "k_iou": k_iou, "iou": iou}
+        )
     return pd.DataFrame(rows)
 
 
@@ -402,7 +473,10 @@ def calibrate_against_network(
     pairs["ratio"] = pairs["network_m"] / pairs["straight_m"]
     catchment = isochrones(network, xy[starts], minutes=bands, profile=pace)
     centres = xy[starts[catchment["venue_id"].astype(int).to_numpy()]]
-    fits = [_fit_disc(shapely.Point(c), polygon, pace.metres_per_minute * band) for c, polygon, band in zip(centres, catchment.geometry, catchment["band"], strict=True)]
+    fits = [
+        _fit_disc(shapely.Point(c), polygon, pace.metres_per_minute * band)
+        for c, polygon, band in zip(centres, catchment.geometry, catchment["band"], strict=True)
+    ]
     catchment[["k_area", "k_iou", "iou"]] = np.asarray(fits)
     catchment["centre_x"], catchment["centre_y"] = centres[:, 0], centres[:, 1]
     return pairs, catchment.rename(columns={"band": "minutes"}).assign(band=catchment["band"])
@@ -425,7 +499,12 @@ def fallback_error(
             "area_ratio": shapely.area(discs) / catchments.geometry.area.to_numpy(),
         }
     )
-    return result.groupby("band").agg(iou_median=("iou", "median"), iou_p10=("iou", lambda s: s.quantile(0.1)), area_ratio_median=("area_ratio", "median"), n=("iou", "size"))
+    return result.groupby("band").agg(
+        iou_median=("iou", "median"),
+        iou_p10=("iou", lambda s: s.quantile(0.1)),
+        area_ratio_median=("area_ratio", "median"),
+        n=("iou", "size"),
+    )
 
 
 def calibrate_circuity(
@@ -451,8 +530,14 @@ def calibrate_circuity(
         fits.append(ors.assign(reference="ors"))
         estimates["ors_k_iou_median"] = float(ors["k_iou"].median())
         frame = gpd.read_file(ors_path)
-        frame = frame[frame["minutes"].isin(CALIBRATION_BANDS)].to_crs(settings.measure_crs).rename(columns={"minutes": "band"})
-        centres = gpd.GeoSeries(gpd.points_from_xy(frame["library_lon"], frame["library_lat"]), crs=settings.display_crs).to_crs(settings.measure_crs)
+        frame = (
+            frame[frame["minutes"].isin(CALIBRATION_BANDS)]
+            .to_crs(settings.measure_crs)
+            .rename(columns={"minutes": "band"})
+        )
+        centres = gpd.GeoSeries(
+            gpd.points_from_xy(frame["library_lon"], frame["library_lat"]), crs=settings.display_crs
+        ).to_crs(settings.measure_crs)
         references.append(("ors", frame, shapely.get_coordinates(centres.to_numpy()), ORS_SPEED_KMH))
     for name, network in (networks or {}).items():
         pairs, catchment = calibrate_against_network(network, seed=seed)
@@ -471,12 +556,16 @@ def calibrate_circuity(
     summary["estimates"] = {key: round(value, 3) for key, value in estimates.items()}
     summary["fits"] = table.groupby(["reference", "minutes"])[["k_area", "k_iou", "iou"]].median().round(3)
     summary["fallback_error"] = {
-        name: fallback_error(factor, frame, centres, speed_kmh=speed).round(3) for name, frame, centres, speed in references
+        name: fallback_error(factor, frame, centres, speed_kmh=speed).round(3)
+        for name, frame, centres, speed in references
     }
     reach = get_profile("walk").metres_per_minute
     summary["pair_agreement"] = {
         name: {
-            band: round(float(((pairs["network_m"] <= reach * band) == (pairs["straight_m"] * factor <= reach * band)).mean()), 3)
+            band: round(
+                float(((pairs["network_m"] <= reach * band) == (pairs["straight_m"] * factor <= reach * band)).mean()),
+                3,
+            )
             for band in CALIBRATION_BANDS
         }
         for name, pairs in all_pairs.items()

@@ -139,12 +139,17 @@ class CoverageResult:
 
 
 def _share_table(frame: pd.DataFrame, population: str, bands: tuple[float, ...], group: str | None) -> pd.DataFrame:
+    # Plain numpy sums over each group's rows (the same rows, in the same order, as pandas would
+    # sum, so the figures are identical): the planner app re-measures on every edit.
+    values = frame[population].to_numpy()
+    minutes = frame["minutes"].to_numpy()
+    groups = {None: np.arange(len(frame))} if group is None else frame.groupby(group, sort=True).indices
     rows = []
-    groups = [(None, frame)] if group is None else frame.groupby(group, sort=True)
-    for key, members in groups:
-        total = members[population].sum()
+    for key, positions in groups.items():
+        members, walked = values[positions], minutes[positions]
+        total = members.sum()
         for band in bands:
-            covered = members.loc[members["minutes"] <= band, population].sum()
+            covered = members[walked <= band].sum()
             rows.append(
                 {
                     **({group: key} if group is not None else {}),
@@ -388,6 +393,67 @@ def venue_supply(
         raise InputError(msg, field="capacity")
     supply = sessions.groupby("venue_id")[measure].sum()
     return supply.reindex(list(venue_ids), fill_value=0.0).astype(float)
+
+
+@dataclass(frozen=True)
+class AccessibilitySummary:
+    """E2SFCA figures that move with a scenario (supply per child, children-weighted means).
+
+    The children-weighted mean over the whole area is not among them: it equals total supply ÷
+    total children whenever every venue has children within reach, so moving sessions between
+    venues (or into one centre) leaves it unchanged and it cannot show who gains or loses.
+    """
+
+    #: Mean accessibility of children in the 30% most deprived LSOAs nationally (IMD deciles 1-3).
+    most_deprived_30: float
+    #: Mean accessibility of the fifth of children with the least of it.
+    lowest_fifth: float
+    #: Children with no venue with supply within the last E2SFCA step.
+    without_access: float
+
+
+def e2sfca_summary(
+    area: StudyArea, accessibility: Sequence[float] | np.ndarray, *, population: str = "children_0_4"
+) -> AccessibilitySummary:
+    """Summarise an :func:`e2sfca` surface by who has how much of it (see :class:`AccessibilitySummary`)."""
+    values = np.asarray(accessibility, dtype=float)
+    children = area.children[population].to_numpy(dtype=float)
+    deprived = area.children["imd_decile"].isin(MOST_DEPRIVED_30_DECILES).to_numpy()
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(children[order])
+    fifth = order[cumulative <= cumulative[-1] / 5] if len(order) else order
+
+    def mean(mask: np.ndarray) -> float:
+        weight = children[mask].sum()
+        return float((values[mask] * children[mask]).sum() / weight) if weight else float("nan")
+
+    lowest = np.zeros(len(values), dtype=bool)
+    lowest[fifth] = True
+    return AccessibilitySummary(
+        most_deprived_30=mean(deprived),
+        lowest_fifth=mean(lowest),
+        without_access=float(children[values <= 0].sum()),
+    )
+
+
+def e2sfca_change(
+    area: StudyArea,
+    before: Sequence[float] | np.ndarray,
+    after: Sequence[float] | np.ndarray,
+    *,
+    population: str = "children_0_4",
+) -> dict[str, dict[str, float]]:
+    """Before, after and change of each :class:`AccessibilitySummary` figure (JSON-safe)."""
+    first = e2sfca_summary(area, before, population=population)
+    second = e2sfca_summary(area, after, population=population)
+    return {
+        name: {
+            "before": getattr(first, name),
+            "after": getattr(second, name),
+            "change": getattr(second, name) - getattr(first, name),
+        }
+        for name in ("most_deprived_30", "lowest_fifth", "without_access")
+    }
 
 
 def e2sfca(

@@ -3,25 +3,22 @@
 A :class:`WalkNetwork` is a small typed object holding what the travel-time and catchment
 engines need and nothing more: node coordinates and one record per walkable street segment
 (end nodes, length in metres, geometry in EPSG:27700, whether it is a flight of steps), plus
-where it came from. It is built with osmnx from a local OSM file (``.osm``, ``.osm.bz2`` or
-``.osm.pbf``) or from Overpass for a polygon, keeps walkable ways only, keeps the largest
-connected part (reporting what was dropped) and is cached on disk keyed by a hash of its inputs.
+where it came from. A local OSM file (``.osm``, ``.osm.bz2`` or ``.osm.pbf``) is read with
+pyosmium straight into arrays and simplified, projected and reduced to its largest connected
+part with numpy and scipy, giving the same network osmnx would (``graph_from_xml`` with
+``simplify=True``, then ``project_graph`` and ``largest_component``) in a fraction of its time and
+memory; Overpass downloads go through osmnx. Networks are cached with :mod:`geoplan.cache`,
+the node × node adjacency included, keyed by a hash of their inputs.
 """
 
 from __future__ import annotations
 
-import bz2
-import hashlib
-import json
 import logging
-import pickle
-import re
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from xml.sax.saxutils import quoteattr
 
 import networkx as nx
 import numpy as np
@@ -33,8 +30,10 @@ from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
 from geoplan import settings
-from geoplan.errors import InputError, NetworkUnavailableError
-from geoplan.fileio import atomic_path
+from geoplan.cache import entry_path, file_sha256, hash_key, load_arrays, save_arrays
+from geoplan.errors import CacheError, InputError, NetworkUnavailableError
+from geoplan.osmread import OVERPASS_WALK_FILTER, WAY_TAGS, read_osm, simplify_ways, walk_exclusion, write_osm_xml
+from geoplan.sources import search_roots
 
 if TYPE_CHECKING:
     from geoplan.studyarea import StudyArea
@@ -42,44 +41,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the filter or the stored layout changes, so old cache entries are not reused.
-NETWORK_VERSION = "walk-3"
-
-#: Highway values that are never walkable (motorways, ways not yet or no longer built).
-EXCLUDED_HIGHWAYS = frozenset(
-    {
-        "motorway",
-        "motorway_link",
-        "proposed",
-        "construction",
-        "planned",
-        "abandoned",
-        "disused",
-        "razed",
-        "raceway",
-        "bus_guideway",
-        "busway",
-        "escape",
-        "no",
-    }
-)
-#: ``foot`` values that forbid walking; ``use_sidepath`` sends pedestrians to a separately mapped pavement.
-FOOT_FORBIDDEN = frozenset({"no", "private", "use_sidepath"})
-#: ``foot`` values that allow walking even where general ``access`` is restricted.
-FOOT_ALLOWED = frozenset({"yes", "designated", "permissive", "destination", "official"})
-#: ``access`` values that forbid walking unless ``foot`` says otherwise.
-ACCESS_FORBIDDEN = frozenset({"no", "private"})
-#: Way tags kept on graph edges (osmnx keeps only the tags it is told to).
-WAY_TAGS = ("highway", "foot", "access", "service", "area", "name")
-
-#: Overpass query filter: highways that may be walkable (the tag filter then decides).
-OVERPASS_WALK_FILTER = '["highway"]["area"!~"yes"]["highway"!~"motorway|motorway_link|proposed|construction|abandoned|raceway|bus_guideway"]'
+NETWORK_VERSION = "walk-4"
 
 _MINUTES_PER_HOUR = 60.0
 _METRES_PER_KM = 1000.0
-_CACHE_SUFFIX = ".pkl"
-_OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.pbf", ".pbf")
-_SNIFF_BYTES = 4096
-_OSM_BASE = re.compile(r'osm_base="([^"]+)"')
 
 
 # --------------------------------------------------------------------------- profiles
@@ -107,6 +72,10 @@ class WalkProfile:
         return self.speed_kmh * _METRES_PER_KM / _MINUTES_PER_HOUR
 
 
+#: Range of a walking speed given as a number (km/h): a slow toddler's pace to a brisk jog.
+MIN_SPEED_KMH, MAX_SPEED_KMH = 1.0, 10.0
+
+
 def get_profile(profile: str | float | WalkProfile) -> WalkProfile:
     """Resolve a profile name (``walk``, ``buggy``), a speed in km/h, or a :class:`WalkProfile`.
 
@@ -125,8 +94,8 @@ def get_profile(profile: str | float | WalkProfile) -> WalkProfile:
         known = ", ".join(sorted(settings.walk_profiles_kmh))
         msg = f"unknown walking profile {profile!r}; use one of {known} or a speed in km/h"
         raise InputError(msg, field="profile") from None
-    if not np.isfinite(speed) or speed <= 0:
-        msg = f"walking speed must be a positive number of km/h, got {profile!r}"
+    if not np.isfinite(speed) or not MIN_SPEED_KMH <= speed <= MAX_SPEED_KMH:
+        msg = f"walking speed must be a positive number of km/h from {MIN_SPEED_KMH:g} to {MAX_SPEED_KMH:g}, got {profile!r}"
         raise InputError(msg, field="profile")
     return WalkProfile(f"{speed:g}kmh", speed, settings.steps_extra_minutes.get("custom", 0.0))
 
@@ -197,18 +166,15 @@ class WalkNetwork:
     method: str = "network"
     _tree: shapely.STRtree | None = field(default=None, repr=False, compare=False)
     _weights: dict[WalkProfile, sparse.csr_array] = field(default_factory=dict, repr=False, compare=False)
+    _adjacency: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, object]:
+        # derived, rebuilt on demand: the edge index, per-profile weights and catchment grids
         state = dict(self.__dict__)
         state["_tree"] = None
         state["_weights"] = {}
         state.pop("_catchment_grids", None)
-        state["edge_geometry"] = shapely.to_wkb(self.edge_geometry)
         return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        state["edge_geometry"] = shapely.from_wkb(state["edge_geometry"])
-        self.__dict__.update(state)
 
     @property
     def n_nodes(self) -> int:
@@ -230,16 +196,53 @@ class WalkNetwork:
         pace = get_profile(profile)
         return self.edge_length / pace.metres_per_minute + pace.steps_extra_min * self.edge_steps
 
+    def adjacency(self) -> dict[str, np.ndarray]:
+        """The node × node CSR structure, shared by every profile's weights.
+
+        ``indptr`` and ``indices`` are the CSR of the symmetric graph (self-loops left out);
+        ``edge`` lists, for the directed entries sorted by row and column, the edge each comes
+        from, and ``first`` where each stored entry's parallel edges start in it.
+        """
+        if self._adjacency is None:
+            keep = np.flatnonzero(self.edge_u != self.edge_v)
+            rows = np.concatenate([self.edge_u[keep], self.edge_v[keep]])
+            cols = np.concatenate([self.edge_v[keep], self.edge_u[keep]])
+            order = np.lexsort((cols, rows))
+            rows, cols, edge = rows[order], cols[order], np.concatenate([keep, keep])[order]
+            first = np.flatnonzero(np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])])
+            indptr = np.searchsorted(rows[first], np.arange(self.n_nodes + 1)).astype(np.int64)
+            self._adjacency = {"indptr": indptr, "indices": cols[first].astype(np.int32), "edge": edge, "first": first}
+        return self._adjacency
+
     def weights(self, profile: str | float | WalkProfile) -> sparse.csr_array:
-        """Symmetric node × node CSR matrix of walking minutes (the shortest of parallel edges)."""
+        """Symmetric node × node CSR matrix of walking minutes (the shortest of parallel edges).
+
+        Zero-length edges (two nodes at one place) stay stored entries: csgraph reads them as edges.
+        """
         pace = get_profile(profile)
         if pace not in self._weights:
-            self._weights[pace] = _symmetric_csr(self.edge_u, self.edge_v, self.edge_minutes(pace), self.n_nodes)
+            self._weights[pace] = self._csr(self.edge_minutes(pace))
         return self._weights[pace]
 
     def lengths(self) -> sparse.csr_array:
         """Symmetric node × node CSR matrix of edge lengths in metres."""
-        return _symmetric_csr(self.edge_u, self.edge_v, self.edge_length, self.n_nodes)
+        return self._csr(self.edge_length)
+
+    def _csr(self, edge_values: np.ndarray) -> sparse.csr_array:
+        adjacency = self.adjacency()
+        if len(adjacency["edge"]) == 0:
+            return sparse.csr_array((self.n_nodes, self.n_nodes))
+        data = np.minimum.reduceat(edge_values[adjacency["edge"]], adjacency["first"])
+        return sparse.csr_array((data, adjacency["indices"], adjacency["indptr"]), shape=(self.n_nodes, self.n_nodes))
+
+    def _edge_tree(self) -> shapely.STRtree:
+        if self._tree is None:
+            self._tree = shapely.STRtree(self.edge_geometry)
+        return self._tree
+
+    def edges_near(self, area: BaseGeometry) -> np.ndarray:
+        """Sorted positions of the edges whose bounding box meets ``area`` (EPSG:27700)."""
+        return np.sort(self._edge_tree().query(area))
 
     def snap(self, xy: np.ndarray, *, max_snap_m: float | None = None) -> Snap:
         """Snap points (EPSG:27700, shape ``(n, 2)``) to the nearest point on the nearest edge.
@@ -254,14 +257,12 @@ class WalkNetwork:
         """
         limit = settings.max_snap_m if max_snap_m is None else max_snap_m
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        if self._tree is None:
-            self._tree = shapely.STRtree(self.edge_geometry)
         points = shapely.points(xy)
         if len(points) == 0:
             empty = np.zeros(0)
             return Snap(np.zeros(0, dtype=np.int64), empty, empty, empty, empty, np.zeros(0, dtype=bool))
         # all_matches=False picks one edge when several are equally near (e.g. at a junction)
-        (point_index, edge), distance = self._tree.query_nearest(points, return_distance=True, all_matches=False)
+        (point_index, edge), distance = self._edge_tree().query_nearest(points, return_distance=True, all_matches=False)
         order = np.argsort(point_index)
         edge, distance = edge[order], distance[order]
         geometry = self.edge_geometry[edge]
@@ -334,51 +335,8 @@ class WalkNetwork:
         )
 
 
-def _symmetric_csr(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int) -> sparse.csr_array:
-    """Undirected CSR of ``weight``, keeping the smallest weight where edges are parallel."""
-    keep = u != v
-    rows = np.concatenate([u[keep], v[keep]])
-    cols = np.concatenate([v[keep], u[keep]])
-    data = np.concatenate([weight[keep], weight[keep]])
-    order = np.lexsort((data, cols, rows))
-    rows, cols, data = rows[order], cols[order], data[order]
-    first = np.ones(len(rows), dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    # zero-length edges (two nodes at one place) must stay edges: csgraph reads explicit zeros as edges
-    # only from a CSR built with them stored, which the constructor below keeps.
-    return sparse.csr_array((data[first], (rows[first], cols[first])), shape=(n, n))
-
-
-# --------------------------------------------------------------------------- tag filter
-def walk_exclusion(tags: dict[str, str]) -> str | None:
-    """Why a highway way is not walkable, or ``None`` when it is.
-
-    Keeps footways, paths, steps, pedestrian streets, crossings, cycleways that allow feet and
-    ordinary streets; drops motorways, unbuilt ways, areas, ``foot=no/private/use_sidepath``,
-    and ``access=no/private`` unless ``foot`` explicitly allows walking.
-    """
-    highway = tags.get("highway")
-    if highway is None:
-        return "not a highway"
-    if highway in EXCLUDED_HIGHWAYS:
-        return f"highway={highway}"
-    if tags.get("area") == "yes":
-        return "area=yes"
-    foot = tags.get("foot")
-    if foot in FOOT_FORBIDDEN:
-        return f"foot={foot}"
-    access = tags.get("access")
-    if access in ACCESS_FORBIDDEN and foot not in FOOT_ALLOWED:
-        return f"access={access}"
-    if tags.get("service") == "private" and foot not in FOOT_ALLOWED:
-        return "service=private"
-    return None
-
-
 # --------------------------------------------------------------------------- building
-def network_from_file(
-    path: str | Path, *, cache: bool = True, cache_dir: Path | None = None
-) -> WalkNetwork:
+def network_from_file(path: str | Path, *, cache: bool = True, cache_dir: Path | None = None) -> WalkNetwork:
     """Build (or load from the cache) the walking network of a local OSM file.
 
     Parameters
@@ -386,7 +344,7 @@ def network_from_file(
     path
         ``.osm``, ``.osm.bz2`` or ``.osm.pbf`` file with highway ways.
     cache
-        Load from / save to ``cache_dir / "networks"`` keyed by the file's SHA-256 and the filter version.
+        Load from / save to the ``networks`` cache keyed by the file's SHA-256 and the filter version.
     cache_dir
         Cache root; default ``settings.cache_dir``.
 
@@ -399,46 +357,51 @@ def network_from_file(
     if not path.is_file():
         msg = "OSM file not found"
         raise InputError(msg, path=path)
-    digest = _file_sha256(path)
-    key = _cache_key({"file_sha256": digest, "filter": NETWORK_VERSION})
-    cached = _cache_file(key, cache_dir)
-    if cache and cached.is_file():
-        return _load_cached(cached)
-    started = time.perf_counter()
-    ways_kept, node_ids, dropped, osm_date = _scan_osm(path)
-    with tempfile.TemporaryDirectory(prefix="geoplan-osm-") as tmp:
-        xml = Path(tmp) / "walk.osm"
-        _write_osm_xml(xml, path, ways_kept, node_ids)
-        graph = _graph_from_xml(xml, source=path)
-    network = _finish(
-        graph,
-        provenance={
-            "source": str(path),
-            "source_sha256": digest,
-            "osm_date": osm_date,
-            "ways_dropped": dropped,
-            "ways_kept": len(ways_kept),
-        },
-        started=started,
+    digest = file_sha256(path)
+    cached = (
+        entry_path("networks", hash_key({"file_sha256": digest, "filter": NETWORK_VERSION}), root=cache_dir)
+        if cache
+        else None
     )
-    if cache:
+    if cached is not None and (network := _load_entry(cached)) is not None:
+        return network
+    started = time.perf_counter()
+    ways = read_osm(path)
+    network = WalkNetwork(**vars(simplify_ways(ways, source=path)))
+    network.provenance = {
+        "source": str(path),
+        "source_sha256": digest,
+        "osm_date": ways.osm_date,
+        "ways_dropped": ways.dropped,
+        "ways_kept": ways.kept,
+        "version": NETWORK_VERSION,
+        **network.provenance,
+        "build_seconds": round(time.perf_counter() - started, 2),
+    }
+    log.info(
+        "walk network: %d nodes, %d edges; dropped %d disconnected nodes",
+        network.n_nodes,
+        network.n_edges,
+        network.provenance["nodes_dropped_disconnected"],
+    )
+    if cached is not None:
         save_network(network, cached)
     return network
 
 
 def walk_graph_from_file(path: str | Path) -> nx.MultiDiGraph:
-    """The filtered, projected osmnx graph (largest connected part) behind :func:`network_from_file`.
+    """The same network built the osmnx way: the filtered ways through ``osmnx.graph_from_xml``, projected, largest part.
 
-    Exposed so results can be checked against networkx on exactly the same graph.
+    Exposed so results can be checked against osmnx and networkx (tests, benchmarks).
     """
-    path = Path(path)
-    ways_kept, node_ids, _, _ = _scan_osm(path)
-    with tempfile.TemporaryDirectory(prefix="geoplan-osm-") as tmp:
-        xml = Path(tmp) / "walk.osm"
-        _write_osm_xml(xml, path, ways_kept, node_ids)
-        graph = _graph_from_xml(xml, source=path)
     import osmnx as ox
 
+    path = Path(path)
+    ways = read_osm(path)
+    with tempfile.TemporaryDirectory(prefix="geoplan-osm-") as tmp:
+        xml = Path(tmp) / "walk.osm"
+        write_osm_xml(xml, ways)
+        graph = _graph_from_xml(xml, source=path)
     return ox.truncate.largest_component(ox.project_graph(graph, to_crs=settings.measure_crs), strongly=False)
 
 
@@ -459,10 +422,13 @@ def network_from_polygon(
     """
     margin = settings.network_margin_m if margin_m is None else margin_m
     area = polygon.buffer(margin) if margin > 0 else polygon
-    key = _cache_key({"polygon": shapely.to_wkt(area, rounding_precision=1), "filter": NETWORK_VERSION})
-    cached = _cache_file(key, cache_dir)
-    if cache and cached.is_file():
-        return _load_cached(cached)
+    cached = entry_path(
+        "networks",
+        hash_key({"polygon": shapely.to_wkt(area, rounding_precision=1), "filter": NETWORK_VERSION}),
+        root=cache_dir,
+    )
+    if cache and (network := _load_entry(cached)) is not None:
+        return network
     network = _fetch_overpass(area, cache_dir=cache_dir)
     if cache:
         save_network(network, cached)
@@ -475,9 +441,13 @@ def cached_network_for_polygon(
     """The network :func:`network_from_polygon` cached for ``polygon``, or ``None`` (never downloads)."""
     margin = settings.network_margin_m if margin_m is None else margin_m
     area = polygon.buffer(margin) if margin > 0 else polygon
-    key = _cache_key({"polygon": shapely.to_wkt(area, rounding_precision=1), "filter": NETWORK_VERSION})
-    cached = _cache_file(key, cache_dir)
-    return _load_cached(cached) if cached.is_file() else None
+    return _load_entry(
+        entry_path(
+            "networks",
+            hash_key({"polygon": shapely.to_wkt(area, rounding_precision=1), "filter": NETWORK_VERSION}),
+            root=cache_dir,
+        )
+    )
 
 
 def _fetch_overpass(area: BaseGeometry, *, cache_dir: Path | None) -> WalkNetwork:
@@ -576,133 +546,71 @@ def _graph_from_xml(xml: Path, *, source: Path) -> nx.MultiDiGraph:
         raise InputError(msg, path=source) from None
 
 
-def _sniff_osm(path: Path) -> str:
-    """Check the file looks like OSM data; return its first bytes (decoded) for the date."""
-    if path.stat().st_size == 0:
-        msg = "OSM file is empty"
-        raise InputError(msg, path=path)
-    name = path.name.lower()
-    if name.endswith(".pbf"):
-        return ""
-    opener = bz2.open if name.endswith(".bz2") else open
-    try:
-        with opener(path, "rb") as handle:
-            head = handle.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
-    except (OSError, EOFError) as exc:
-        msg = f"not a readable OSM file ({exc})"
-        raise InputError(msg, path=path) from None
-    if "<osm" not in head:
-        msg = "not OpenStreetMap XML (no <osm> element); expected .osm, .osm.bz2 or .osm.pbf"
-        raise InputError(msg, path=path)
-    return head
-
-
-def _scan_osm(path: Path) -> tuple[list[tuple[int, list[int], dict[str, str]]], set[int], dict[str, int], str | None]:
-    """Read highway ways with pyosmium, keep the walkable ones; return ways, their nodes and what was dropped."""
-    import osmium
-
-    if not path.name.lower().endswith(_OSM_SUFFIXES):
-        msg = f"unsupported OSM file type; expected one of {', '.join(_OSM_SUFFIXES)}"
-        raise InputError(msg, path=path)
-    head = _sniff_osm(path)
-    kept: list[tuple[int, list[int], dict[str, str]]] = []
-    dropped: dict[str, int] = {}
-    nodes: set[int] = set()
-    newest = ""
-    try:
-        processor = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
-        for way in processor:
-            tags = {tag.k: tag.v for tag in way.tags}
-            reason = walk_exclusion(tags)
-            if reason is not None:
-                dropped[reason] = dropped.get(reason, 0) + 1
-                continue
-            refs = [node.ref for node in way.nodes]
-            if len(refs) < 2:
-                continue
-            kept.append((way.id, refs, {k: v for k, v in tags.items() if k in WAY_TAGS}))
-            nodes.update(refs)
-            if way.timestamp.year > 1970:
-                newest = max(newest, way.timestamp.isoformat())
-    except RuntimeError as exc:
-        msg = f"not a readable OSM file ({str(exc).splitlines()[0]})"
-        raise InputError(msg, path=path) from None
-    if not kept:
-        msg = "no walkable highway ways in the OSM file"
-        raise InputError(msg, path=path)
-    match = _OSM_BASE.search(head)
-    osm_date = match.group(1) if match else (newest or None)
-    return kept, nodes, dropped, osm_date
-
-
-def _write_osm_xml(
-    target: Path, source: Path, ways: list[tuple[int, list[int], dict[str, str]]], node_ids: set[int]
-) -> None:
-    """Write the kept ways and their nodes as minimal OSM XML for ``osmnx.graph_from_xml``."""
-    import osmium
-
-    found = 0
-    with target.open("w", encoding="utf-8") as out:
-        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="geoplan">\n')
-        for node in osmium.FileProcessor(str(source), osmium.osm.NODE):
-            if node.id in node_ids and node.location.valid():
-                out.write(f'<node id="{node.id}" lat="{node.location.lat:.7f}" lon="{node.location.lon:.7f}"/>\n')
-                found += 1
-        for way_id, refs, tags in ways:
-            out.write(f'<way id="{way_id}">')
-            out.write("".join(f'<nd ref="{ref}"/>' for ref in refs))
-            out.write("".join(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in tags.items()))
-            out.write("</way>\n")
-        out.write("</osm>\n")
-    if found == 0:
-        msg = "the OSM file's highway ways reference no nodes with coordinates"
-        raise InputError(msg, path=source)
-
-
 # --------------------------------------------------------------------------- cache
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _cache_key(inputs: dict[str, object]) -> str:
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
-
-
-def _cache_file(key: str, cache_dir: Path | None) -> Path:
-    root = settings.cache_dir if cache_dir is None else Path(cache_dir)
-    return root / "networks" / f"{key}{_CACHE_SUFFIX}"
+_GEOMETRY_ARRAYS = ("geometry_xy", "geometry_offsets")
 
 
 def save_network(network: WalkNetwork, path: str | Path) -> Path:
-    """Write ``network`` to ``path`` atomically (pickle with WKB geometries)."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(pickle.dumps(network, protocol=pickle.HIGHEST_PROTOCOL))
-    return Path(path)
+    """Write ``network`` (with its adjacency, so loading needs no rebuild) as a verified cache entry."""
+    coords, which = shapely.get_coordinates(network.edge_geometry, return_index=True)
+    arrays = {
+        "node_ids": network.node_ids,
+        "x": network.x,
+        "y": network.y,
+        "edge_u": network.edge_u,
+        "edge_v": network.edge_v,
+        "edge_length": network.edge_length,
+        "edge_steps": network.edge_steps,
+        "geometry_xy": coords,
+        "geometry_offsets": np.searchsorted(which, np.arange(network.n_edges + 1)),
+        **{f"adjacency_{name}": value for name, value in network.adjacency().items()},
+    }
+    return save_arrays(
+        path,
+        arrays,
+        {"kind": "walk-network", "version": NETWORK_VERSION, "crs": network.crs, "provenance": network.provenance},
+    )
 
 
 def load_network(path: str | Path) -> WalkNetwork:
-    """Load a network written by :func:`save_network`."""
-    return _load_cached(Path(path))
+    """Load a network written by :func:`save_network`.
 
-
-def _load_cached(path: Path) -> WalkNetwork:
-    try:
-        network = pickle.loads(path.read_bytes())  # noqa: S301 - geoplan's own cache file
-    except (pickle.UnpicklingError, EOFError, AttributeError, TypeError) as exc:
-        msg = f"corrupt network cache file ({exc}); delete it to rebuild"
-        raise InputError(msg, path=path) from None
-    if not isinstance(network, WalkNetwork) or network.provenance.get("version") != NETWORK_VERSION:
-        msg = "network cache file is from another geoplan version; delete it to rebuild"
-        raise InputError(msg, path=path)
+    Raises
+    ------
+    CacheError
+        The file is missing, damaged or not a network of this geoplan version (a damaged cache entry is removed).
+    """
+    network = _load_entry(Path(path))
+    if network is None:
+        msg = f"{path}: not a usable network cache file (missing, damaged or from another geoplan version)"
+        raise CacheError(msg)
     return network
 
 
+def _load_entry(path: Path) -> WalkNetwork | None:
+    entry = load_arrays(path)
+    if entry is None:
+        return None
+    arrays, meta = entry
+    if meta.get("kind") != "walk-network" or meta.get("version") != NETWORK_VERSION:
+        return None
+    offsets = arrays["geometry_offsets"]
+    geometry = shapely.linestrings(
+        arrays["geometry_xy"], indices=np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    )
+    return WalkNetwork(
+        **{name: arrays[name] for name in ("node_ids", "x", "y", "edge_u", "edge_v", "edge_length", "edge_steps")},
+        edge_geometry=geometry,
+        provenance=meta["provenance"],
+        crs=meta["crs"],
+        _adjacency={
+            name.removeprefix("adjacency_"): value for name, value in arrays.items() if name.startswith("adjacency_")
+        },
+    )
+
+
 def resolve_osm_file(area: StudyArea) -> Path | None:
-    """The study area's configured OSM file (relative paths from the catalogue's folder, then the data mirror)."""
+    """The study area's configured OSM file (relative paths from the catalogue's folder, then the data folders)."""
     configured = area.catalogue.network.osm_file
     if configured is None:
         return None
@@ -710,6 +618,7 @@ def resolve_osm_file(area: StudyArea) -> Path | None:
     if not Path(configured).is_absolute():
         if area.catalogue.path is not None:
             candidates.insert(0, Path(area.catalogue.path).parent / configured)
+        candidates += [root / configured for _, root in search_roots()]
         if settings.data_dir is not None:
             candidates.append(Path(settings.data_dir) / configured)
     for candidate in candidates:

@@ -1,229 +1,147 @@
-"""The planner's engine: one scenario per browser session, re-measured on cached travel times.
+"""The planner's engine: one scenario per browser session, measured by the scenario engine.
 
 A :class:`PlannerSession` holds the scenario a planner is editing as a list of scenario changes
 (:mod:`geoplan.scenarios`, schema version 1), so whatever is on screen can be saved as a scenario
-file and loaded back. Every edit re-applies the changes and re-measures coverage on the travel-time
-matrix the server loaded once per walking profile (:class:`PlannerResources`, shared read-only by
-all sessions): no network is rebuilt, so an edit takes a fraction of a second.
+file and loaded back. Every edit re-applies the changes and compares the scenario with the current
+programme through :func:`geoplan.scenarios.compare` — the engine of ``geoplan scenario run`` and
+the committee report — on the travel times of a shared :class:`~geoplan.workspace.Workspace`, so
+the app shows the same numbers as the report and an edit takes a fraction of a second.
 
-Nothing here knows about Panel; ``apps/planner.py`` is the user interface over this module.
+Nothing here knows about Panel; ``apps/planner_app.py`` is the user interface over this module.
 """
 
 from __future__ import annotations
 
-import functools
+import base64
+import binascii
 import os
-import tempfile
-import threading
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import re
+import zlib
+from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from geoplan import resources, settings
-from geoplan.coverage import CoverageResult, GapWeights, measure_coverage, minutes_to_nearest
-from geoplan.errors import InputError
+from geoplan.coverage import GapWeights, find_gaps
+from geoplan.errors import InputError, ScenarioError
 from geoplan.scenarios import (
     BASELINE,
-    PROFILES,
+    POPULATION_LABELS,
     SCENARIO_DIR,
     AppliedScenario,
     Change,
     Scenario,
     ScenarioComparison,
-    ScenarioError,
     ScenarioSettings,
-    apply_scenario,
     baseline_scenario,
     compare,
     describe_changes,
+    kind_labels,
     load_scenario,
+    parse_scenario,
+    plain_label,
     resolve_scenario,
+    scenario_yaml,
 )
-from geoplan.studyarea import StudyArea, load_study_area
+from geoplan.scenarios.schema import NAME_PATTERN
+from geoplan.text import json_safe
 from geoplan.venues import POSTCODE_PATTERN, normalise_postcode
+from geoplan.workspace import Workspace
 
-#: How many gaps the metrics list.
+#: How many gaps the planner lists.
 TOP_GAPS = 10
 #: Kinds offered as places to add a children's centre (a hub in a library, a community venue, ...).
-CANDIDATE_KINDS = ("library", "community_centre", "early_years_site", "school", "faith_hall", "leisure_centre",
-                   "health_clinic", "childrens_centre", "send_hub")  # fmt: skip
+CANDIDATE_KINDS = (
+    "library",
+    "community_centre",
+    "early_years_site",
+    "school",
+    "faith_hall",
+    "leisure_centre",
+    "health_clinic",
+    "childrens_centre",
+    "send_hub",
+)
 #: Outreach visits a month in the planner's outreach view (seed 003: one practitioner, visits at
 #: least monthly in the north and every two months elsewhere).
 OUTREACH_VISITS_PER_MONTH = 6
+#: Months planned by default, and at most, in the planner's outreach view.
+OUTREACH_MONTHS, MAX_OUTREACH_MONTHS = 3, 12
 #: Suffix of the id given to a venue re-opened after it closed in the venue file.
 REOPENED_SUFFIX = "-reopened"
 #: Suffix added to a scenario's name once the planner has changed it.
 EDITED_SUFFIX = "-edited"
 #: Largest uploaded scenario accepted (bytes); a scenario file is a few kilobytes.
 MAX_UPLOAD_BYTES = 1_000_000
+#: Largest state token (a compressed scenario in the page address) accepted back.
+MAX_TOKEN_CHARS = 20_000
+#: Longest scenario file name.
+MAX_NAME_CHARS = 80
+#: Edits kept for undo.
+MAX_UNDO = 100
+#: Walking bands the map shades child homes by (minutes); the last band is "further".
+MAP_BANDS = (5.0, 10.0, 15.0, 20.0)
+#: Quoted ids in engine messages (``'cc-north-cray'``), replaced by names in the planner.
+_QUOTED_ID = re.compile(r"'([a-z0-9][a-z0-9_-]*)'")
 
 
-def _located(applied: AppliedScenario, venue_ids: Iterable[str]) -> list[str]:
-    available = set(applied.travel_times.destination_ids)
-    return [venue for venue in venue_ids if venue in available]
+def plain_reason(exc: Exception, names: Mapping[str, str]) -> str:
+    """An engine error as a planner reads it: no file prefix, venues and sessions by name."""
+    text = str(exc)
+    if isinstance(exc, InputError) and ": " in text:
+        text = text.split(": ", 1)[1] if text.startswith(("baseline", "field ", str(exc.path))) else text
+    return _QUOTED_ID.sub(lambda match: names.get(match[1], match[0]), text)
 
 
-def _nearest_minutes(applied: AppliedScenario, venue_ids: Iterable[str]) -> np.ndarray:
-    """Minutes to the nearest located venue of ``venue_ids`` (``inf`` everywhere when there is none)."""
-    located = _located(applied, venue_ids)
-    if not located:
-        return np.full(len(applied.travel_times.origin_ids), np.inf)
-    return minutes_to_nearest(applied.travel_times, located)
+def check_scenario_name(text: str) -> str:
+    """A scenario's file name as typed (``North hub 2026.yaml``) → its name (``north-hub-2026``).
 
-
-def _session_venues(applied: AppliedScenario) -> list[str]:
-    """Open venues hosting at least one session."""
-    configuration = applied.configuration
-    return configuration.venue_ids(session_types=set(configuration.sessions["session_type"]))
-
-
-def _reason(exc: Exception) -> str:
-    """The message of a scenario error without its file/line prefix (the planner has no file)."""
-    return str(exc).split(": ", 1)[-1]
-
-
-@dataclass
-class PlannerResources:
-    """What every session of one server process shares, read-only: the study area and travel times."""
-
-    area_path: Path
-    area: StudyArea
-    _travel_times: dict[str, Any] = field(default_factory=dict)
-    _baselines: dict[str, AppliedScenario] = field(default_factory=dict)
-    _baseline_coverage: dict[tuple[str, float, str], CoverageResult] = field(default_factory=dict)
-    _outreach: dict[tuple[str, float, int], Any] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def travel_times(self, profile: str) -> Any:
-        """The origin × venue matrix for ``profile``, computed once per process."""
-        if profile not in PROFILES:
-            msg = f"unknown walking profile {profile!r}; use {' or '.join(PROFILES)}"
-            raise InputError(msg, field="profile")
-        with self._lock:
-            if profile not in self._travel_times:
-                from geoplan.traveltime import study_area_travel_times
-
-                self._travel_times[profile] = study_area_travel_times(self.area, profile=profile)
-            return self._travel_times[profile]
-
-    def baseline(self, profile: str) -> AppliedScenario:
-        """The baseline programme applied with the ``profile`` travel times, computed once per process."""
-        travel_times = self.travel_times(profile)
-        with self._lock:
-            if profile not in self._baselines:
-                self._baselines[profile] = apply_scenario(self.area, baseline_scenario(self.area_path), travel_times)
-            return self._baselines[profile]
-
-    def coverage(self, applied: AppliedScenario, *, band: float, population: str) -> CoverageResult:
-        """Coverage of ``applied``'s located centres at ``band`` (the baseline's is kept once computed)."""
-        key = (applied.travel_times.profile, band, population)
-        if applied is self._baselines.get(applied.travel_times.profile) and key in self._baseline_coverage:
-            return self._baseline_coverage[key]
-        centres = _located(applied, applied.configuration.centre_ids)
-        result = measure_coverage(self.area, applied.travel_times, venue_ids=centres, bands=(band,),
-                                  population=population)  # fmt: skip
-        if applied is self._baselines.get(applied.travel_times.profile):
-            with self._lock:
-                self._baseline_coverage[key] = result
-        return result
-
-    def outreach(self, profile: str, *, band: float, visits_per_month: int) -> Any:
-        """Next month's outreach plan (:class:`geoplan.outreach.OutreachPlan`), computed once per process."""
-        from geoplan.outreach import plan_outreach
-
-        key = (profile, band, visits_per_month)
-        travel_times = self.travel_times(profile)
-        with self._lock:
-            if key not in self._outreach:
-                self._outreach[key] = plan_outreach(
-                    self.area, travel_times, months=1, visits_per_month=visits_per_month, profile=profile,
-                    group_minutes=band, centre_minutes=band,
-                )  # fmt: skip
-            return self._outreach[key]
-
-    def shipped_scenarios(self) -> dict[str, Path]:
-        """Shipped scenario files of this study area, by name."""
-        found = {}
-        for path in sorted(SCENARIO_DIR.glob("*.yaml")):
-            scenario = load_scenario(path)
-            if scenario.base_path() == self.area_path:
-                found[scenario.name] = path
-        return found
-
-
-@functools.cache
-def _resources(area_path: Path, data_dir: Path | None) -> PlannerResources:
-    return PlannerResources(area_path=area_path, area=load_study_area(area_path, data_dir=data_dir))
-
-
-def shared_resources(
-    area: str | os.PathLike[str] | None = None, *, data_dir: str | os.PathLike[str] | None = None
-) -> PlannerResources:
-    """The resources of the study area ``area`` (a layer catalogue), loaded once per process."""
-    area_path = Path(area or settings.default_area).resolve()
-    return _resources(area_path, Path(data_dir).resolve() if data_dir is not None else None)
-
-
-def _plain(value: object) -> object:
-    """YAML-friendly numbers: ``15.0`` is written ``15``."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value
-
-
-def scenario_yaml(scenario: Scenario) -> str:
-    """A scenario as the YAML of ``scenarios/`` (schema version 1)."""
-    data = {
-        "version": scenario.version,
-        "name": scenario.name,
-        "title": scenario.title,
-        "description": scenario.description,
-        "base": Path(os.path.relpath(scenario.base_path(), SCENARIO_DIR)).as_posix(),
-        "settings": scenario.settings.model_dump(mode="json"),
-        "changes": [
-            change.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
-            for change in scenario.changes
-        ],
-    }
-    return yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, width=100)
+    Raises
+    ------
+    InputError
+        The name has characters other than letters, digits, spaces and dashes, or is empty.
+    """
+    name = text.strip().removesuffix(".yaml").strip().lower().replace(" ", "-")
+    if not re.match(NAME_PATTERN, name) or len(name) > MAX_NAME_CHARS:
+        msg = f"a file name uses letters, digits and dashes (at most {MAX_NAME_CHARS}), such as north-hub-2026"
+        raise InputError(msg, field="name")
+    return name
 
 
 class PlannerSession:
-    """One planner's scenario, edited change by change and measured against the baseline.
+    """One planner's scenario, edited change by change and compared with the current programme.
 
     Parameters
     ----------
-    resources
-        The study area and travel times shared by the server's sessions.
+    workspace
+        The study area and travel times shared by the server's sessions (``Workspace.shared``).
     scenario
-        The scenario to start from (the baseline programme when omitted).
+        The scenario to start from (the current programme when omitted).
 
     Notes
     -----
     Each edit appends to (or removes from) the scenario's list of changes and re-applies it; an
     edit the scenario engine rejects (moving a session to a closed venue, closing the last
-    centre) raises :class:`~geoplan.errors.InputError` and leaves the session as it was.
+    centre) raises :class:`~geoplan.errors.InputError` and leaves the session as it was. Edits
+    can be undone and redone; :attr:`unsaved` says whether there are edits not yet saved.
     """
 
-    def __init__(self, resources: PlannerResources, *, scenario: Scenario | None = None) -> None:
-        self.resources = resources
-        self.area = resources.area
-        self._baseline = baseline_scenario(resources.area_path)
-        self._scenario = self._baseline
+    def __init__(self, workspace: Workspace, *, scenario: Scenario | None = None) -> None:
+        self.workspace = workspace
+        self.area = workspace.area
+        self.baseline = baseline_scenario(workspace.area_path)
+        self.kinds = kind_labels(self.area)
+        self._scenario = self.baseline
         self._applied: AppliedScenario | None = None
-        self._metrics: dict[str, object] | None = None
         self._comparison: ScenarioComparison | None = None
-        self._tables: dict[str, pd.DataFrame] = {}
-        self._commit(scenario or self._baseline)
+        self._cache: dict[str, object] = {}
+        self._undo: list[Scenario] = []
+        self._redo: list[Scenario] = []
+        self._saved = self.baseline
+        self._commit(scenario or self.baseline)
+        self._saved = self._scenario
 
     # ----------------------------------------------------------------------------------------
     # State
@@ -236,12 +154,11 @@ class PlannerSession:
     @property
     def applied(self) -> AppliedScenario:
         """The scenario applied to the study area (configuration and travel times with opened venues)."""
-        assert self._applied is not None
-        return self._applied
+        return self.comparison().after
 
     @property
     def band(self) -> float:
-        """The walking band (minutes) the metrics are given at."""
+        """The walking band (minutes) the figures are given at."""
         return self._scenario.settings.headline_minutes
 
     @property
@@ -251,41 +168,57 @@ class PlannerSession:
 
     @property
     def profile(self) -> str:
-        """The walking profile of the travel times."""
-        return self._scenario.settings.profile
+        """The walking profile of the travel times (a name or a speed, as in scenario files)."""
+        return str(self._scenario.settings.profile)
 
-    def _travel_times(self, profile: str | None = None) -> Any:
-        return self.resources.travel_times(profile or self.profile)
+    @property
+    def unsaved(self) -> bool:
+        """Whether the scenario has edits that were not saved (or loaded) since."""
+        return not _same(self._scenario, self._saved)
 
-    def _commit(self, scenario: Scenario, *, source: str | None = None) -> None:
-        """Apply ``scenario``; keep it only if the engine accepts it and a located centre is left.
+    @property
+    def can_undo(self) -> bool:
+        """Whether there is an edit to undo."""
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        """Whether there is an undone edit to redo."""
+        return bool(self._redo)
+
+    def names(self) -> dict[str, str]:
+        """Venue and session ids → names, for plain-language text."""
+        return self.applied.names()
+
+    def _commit(self, scenario: Scenario, *, source: str | None = None, record: bool = True) -> None:
+        """Compare ``scenario`` with the current programme; keep it only if the engine accepts it.
 
         ``source`` names the file the scenario came from in error messages (with its line and
-        field); without it the scenario is an edit and errors give only the reason.
+        field); without it the scenario is an edit and errors give only the plain reason.
         """
-        if scenario.base_path() != self.resources.area_path:
-            msg = f"the scenario is for {scenario.base_path()}, not for the study area of this planner"
+        if scenario.base_path() != self.workspace.area_path:
+            msg = f"the scenario is for another study area ({scenario.base_path().stem}), not {self.area.name}"
             raise InputError(msg, path=source, field="base")
-        travel_times = self._travel_times(scenario.settings.profile)
         try:
-            applied = apply_scenario(self.area, scenario, travel_times)
+            comparison = compare(
+                self.area, self.workspace.travel_times(scenario.settings.profile), self.baseline, scenario
+            )
         except ScenarioError as exc:
             if source is None:
-                raise InputError(_reason(exc), field=exc.field) from None
+                names = self._applied.names() if self._applied is not None else {}
+                raise InputError(plain_reason(exc, names)) from None
             raise InputError(str(exc).replace(str(scenario.path), source)) from None
-        located = set(applied.travel_times.destination_ids)
-        if not any(venue in located for venue in applied.configuration.centre_ids):
-            msg = "no open children's centre with a known location would be left"
-            raise InputError(msg, path=source, field="venues")
-        self._scenario, self._applied = scenario, applied
-        self._metrics = self._comparison = None
-        self._tables = {}
+        if record and self._applied is not None and not _same(scenario, self._scenario):
+            self._undo = [*self._undo, self._scenario][-MAX_UNDO:]
+            self._redo = []
+        self._scenario, self._comparison, self._applied = scenario, comparison, comparison.after
+        self._cache = {}
 
-    def _table(self, name: str, build: Any) -> pd.DataFrame:
-        """A table of the current state, built once per state (callers get a copy they may change)."""
-        if name not in self._tables:
-            self._tables[name] = build()
-        return self._tables[name].copy()
+    def _cached(self, name: str, build: object) -> object:
+        """A result of the current state, built once per state."""
+        if name not in self._cache:
+            self._cache[name] = build()
+        return self._cache[name]
 
     def _edited(self, changes: list[Change] | None = None, **settings_update: object) -> Scenario:
         """A copy of the scenario with new changes and/or settings, marked as edited."""
@@ -297,7 +230,7 @@ class PlannerSession:
         if "headline_minutes" in settings_update:
             options["bands"] = tuple(sorted({*options["bands"], settings_update["headline_minutes"]}))
         options.update(settings_update)
-        scenario = Scenario(
+        return Scenario(
             version=current.version,
             name=name,
             title=title,
@@ -305,21 +238,40 @@ class PlannerSession:
             base=current.base,
             settings=ScenarioSettings.model_validate(options),
             changes=list(current.changes) if changes is None else changes,
-        )
-        scenario._path = current.path
-        return scenario
+        ).located(current.path)
 
     def _venue(self, venue_id: str) -> pd.Series:
         venues = self.applied.venues.set_index("venue_id", drop=False)
         if venue_id not in venues.index:
-            msg = f"unknown venue id {venue_id!r}"
-            raise InputError(msg, field="venue_id")
+            msg = "no such venue in this scenario"
+            raise InputError(msg, field="venue")
         return venues.loc[venue_id]
 
     # ----------------------------------------------------------------------------------------
     # Edits
 
-    def toggle_venue(self, venue_id: str, open: bool) -> None:  # noqa: A002 - the planner's word
+    def undo(self) -> None:
+        """Go back one edit."""
+        if not self._undo:
+            msg = "nothing to undo"
+            raise InputError(msg, field="undo")
+        current = self._scenario
+        self._commit(self._undo[-1], record=False)
+        self._undo = self._undo[:-1]
+        self._redo = [*self._redo, current]
+
+    def redo(self) -> None:
+        """Redo the last undone edit."""
+        if not self._redo:
+            msg = "nothing to redo"
+            raise InputError(msg, field="redo")
+        following = self._redo[-1]
+        current = self._scenario
+        self._commit(following, record=False)
+        self._redo = self._redo[:-1]
+        self._undo = [*self._undo, current]
+
+    def toggle_venue(self, venue_id: str, open: bool) -> None:
         """Open or close a venue.
 
         Closing appends a ``close`` change (or drops the ``open`` change of a venue this scenario
@@ -348,14 +300,24 @@ class PlannerSession:
             else:
                 reopened = f"{venue_id}{REOPENED_SUFFIX}"
                 if reopened in set(self.applied.venues["venue_id"]):
-                    msg = f"venue {venue_id!r} is already re-opened as {reopened!r}"
-                    raise InputError(msg, field="venue_id")
+                    msg = f"{venue['name']} is already re-opened"
+                    raise InputError(msg, field="venue")
                 if not venue["postcode"]:
-                    msg = f"venue {venue_id!r} has no postcode, so it cannot be re-opened on the map"
-                    raise InputError(msg, field="postcode")
-                changes.append(Change.model_validate({"open": {
-                    "id": reopened, "name": f"{venue['name']} (re-opened)", "kind": venue["kind"],
-                    "address": venue["address"], "postcode": venue["postcode"]}}))  # fmt: skip
+                    msg = f"{venue['name']} has no postcode, so it cannot be re-opened on the map"
+                    raise InputError(msg, field="venue")
+                changes.append(
+                    Change.model_validate(
+                        {
+                            "open": {
+                                "id": reopened,
+                                "name": f"{venue['name']} (re-opened)",
+                                "kind": venue["kind"],
+                                "address": venue["address"],
+                                "postcode": venue["postcode"],
+                            }
+                        }
+                    )
+                )
         self._commit(self._edited(changes))
 
     @staticmethod
@@ -375,11 +337,12 @@ class PlannerSession:
         """Run one session at another (open) venue."""
         sessions = self.applied.configuration.sessions.set_index("session_id")
         if session_id not in sessions.index:
-            msg = f"unknown session id {session_id!r} (or it stopped when its venue closed)"
-            raise InputError(msg, field="session_id")
+            msg = "no such session in this scenario (it may have stopped when its venue closed)"
+            raise InputError(msg, field="session")
         here = sessions.loc[session_id, "venue_id"]
         if here == to_venue:
-            return
+            msg = f"{sessions.loc[session_id, 'title']} already runs at {self.names().get(to_venue, to_venue)}"
+            raise InputError(msg, field="session")
         move = {"from": here, "to": to_venue, "sessions": [session_id]}
         self._commit(self._edited([*self._scenario.changes, Change.model_validate({"move_sessions": move})]))
 
@@ -387,61 +350,86 @@ class PlannerSession:
         """Add a children's centre at a candidate venue (by id) or at a postcode; returns its venue id.
 
         An open venue of another kind (a library, a community centre) is redesignated as a centre;
-        a closed one is re-opened; a postcode opens a new venue there.
+        a closed one is re-opened; a postcode opens a new venue there (one outside the study area
+        and its margin is refused).
         """
         target = target.strip()
+        if not target:
+            msg = f"type a postcode, such as {self.area.example_postcode}"
+            raise InputError(msg, field="postcode")
         postcode = normalise_postcode(target)
         if POSTCODE_PATTERN.match(postcode):
             venue_id = "new-" + postcode.replace(" ", "").lower()
-            venue = {"id": venue_id, "name": name or f"New {kind.replace('_', ' ')} ({postcode})", "kind": kind,
-                     "postcode": postcode}  # fmt: skip
+            label = self.kinds.get(kind, plain_label(kind))
+            venue = {
+                "id": venue_id,
+                "name": name or f"New {label.lower()} ({postcode})",
+                "kind": kind,
+                "postcode": postcode,
+            }
             try:
                 change = Change.model_validate({"open": venue})
             except ValueError as exc:
-                raise InputError(_reason(exc), field="kind") from None
-            self._commit(self._edited([*self._scenario.changes, change]))
+                raise InputError(str(exc).splitlines()[-1], field="kind") from None
+            try:
+                self._commit(self._edited([*self._scenario.changes, change]))
+            except InputError as exc:
+                raise InputError(str(exc), field="postcode") from None
             return venue_id
+        if target not in set(self.applied.venues["venue_id"]):
+            msg = f"{target!r} is not a postcode (such as {self.area.example_postcode})"
+            raise InputError(msg, field="postcode")
         venue = self._venue(target)
         if not venue["open"]:
             self.toggle_venue(target, True)
             return target if bool(self._venue(target)["open"]) else f"{target}{REOPENED_SUFFIX}"
         if venue["kind"] == kind:
-            msg = f"venue {target!r} is already a {kind}"
-            raise InputError(msg, field="venue_id")
+            msg = f"{venue['name']} is already a {self.kinds.get(kind, plain_label(kind)).lower()}"
+            raise InputError(msg, field="venue")
         change = Change.model_validate({"redesignate": {"venue": target, "kind": kind}})
         self._commit(self._edited([*self._scenario.changes, change]))
         return target
 
     def set_band(self, minutes: float) -> None:
         """Walking band (minutes) of the coverage, gain/loss and gap figures."""
-        minutes = float(minutes)
-        if not np.isfinite(minutes) or minutes <= 0:
-            msg = f"walking band must be a positive number of minutes, got {minutes:g}"
-            raise InputError(msg, field="minutes")
+        try:
+            minutes = float(minutes)
+        except (TypeError, ValueError):
+            msg = f"walking band must be a number of minutes, got {minutes!r}"
+            raise InputError(msg, field="band") from None
         if minutes != self.band:
-            self._commit(self._edited(headline_minutes=minutes))
+            try:
+                scenario = self._edited(headline_minutes=minutes)
+            except ValueError as exc:
+                msg = f"walking band must be more than 0 and at most 120 minutes, got {minutes:g}"
+                raise InputError(msg, field="band") from exc
+            self._commit(scenario)
 
-    def set_profile(self, profile: str) -> None:
-        """Walking profile (``walk`` or ``buggy``) of the travel times."""
-        if profile not in PROFILES:
-            msg = f"unknown walking profile {profile!r}; use {' or '.join(PROFILES)}"
-            raise InputError(msg, field="profile")
-        if profile != self.profile:
-            self._commit(self._edited(profile=profile))
+    def set_profile(self, profile: str | float) -> None:
+        """Walking pace: a profile name (``walk``, ``buggy``) or a speed in km/h."""
+        if str(profile) != self.profile:
+            try:
+                scenario = self._edited(profile=profile)
+            except ValueError as exc:
+                msg = f"unknown walking pace {profile!r}; use walk, buggy or a speed in km/h"
+                raise InputError(msg, field="profile") from exc
+            self._commit(scenario)
 
     def load_scenario(self, name_or_path: str | os.PathLike[str]) -> None:
         """Start again from a shipped scenario (by name), a scenario file, or ``baseline``."""
         if str(name_or_path) == BASELINE:
-            self._commit(self._baseline)
-            return
-        scenario = resolve_scenario(name_or_path)
-        self._commit(scenario, source=str(scenario.path))
+            self._commit(self.baseline)
+        else:
+            scenario = resolve_scenario(name_or_path)
+            self._commit(scenario, source=str(scenario.path))
+        self._saved = self._scenario
 
     def load_scenario_yaml(self, text: str | bytes, *, filename: str = "uploaded.yaml") -> None:
         """Replace the scenario with an uploaded scenario file's text.
 
-        Relative ``base`` paths resolve as for a file in ``scenarios/``. A file that does not
-        validate, or does not apply to this study area, raises :class:`InputError` naming the
+        A relative ``base`` path resolves as for a file in the shipped scenarios' folder (an
+        upload has no folder); a catalogue name (``bexley``) works from anywhere. A file that
+        does not validate, or is for another study area, raises :class:`InputError` naming the
         file, line and field, and the session keeps its scenario.
         """
         display = Path(filename).name or "uploaded.yaml"
@@ -454,257 +442,339 @@ class PlannerSession:
             except UnicodeDecodeError:
                 msg = "not UTF-8 text"
                 raise InputError(msg, path=display) from None
-        with tempfile.TemporaryDirectory(prefix="geoplan-upload-") as folder:
-            path = Path(folder) / "scenario.yaml"
-            path.write_text(text, encoding="utf-8")
-            try:
-                scenario = load_scenario(path)
-            except ScenarioError as exc:
-                raise InputError(str(exc).replace(str(path), display)) from None
-        scenario._path = SCENARIO_DIR / display
-        self._commit(scenario, source=display)
+        located = SCENARIO_DIR / display
+        try:
+            scenario = parse_scenario(text, path=located)
+            self._commit(scenario, source=display)
+        except InputError as exc:
+            raise InputError(str(exc).replace(str(located), display)) from None
+        self._saved = self._scenario
+
+    def rename(self, name: str) -> None:
+        """Give the scenario a file name (see :func:`check_scenario_name`) and mark it saved."""
+        name = check_scenario_name(name)
+        if name != self._scenario.name:
+            self._commit(self._scenario.model_copy(update={"name": name}).located(self._scenario.path))
+        self._saved = self._scenario
 
     # ----------------------------------------------------------------------------------------
-    # Outputs
+    # State in the page address (so a reload keeps the scenario)
+
+    def state_token(self) -> str:
+        """The scenario as a short URL-safe token (compressed YAML); empty for the current programme."""
+        if _same(self._scenario, self.baseline):
+            return ""
+        packed = zlib.compress(scenario_yaml(self._scenario).encode("utf-8"), level=9)
+        return base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")
+
+    def restore(self, token: str) -> None:
+        """Start from a :meth:`state_token` (a reloaded page); a damaged token raises InputError."""
+        if len(token) > MAX_TOKEN_CHARS:
+            msg = "the scenario in the page address is too long"
+            raise InputError(msg, field="address")
+        try:
+            packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            decompressor = zlib.decompressobj()
+            text = decompressor.decompress(packed, MAX_UPLOAD_BYTES).decode("utf-8")
+        except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError):
+            msg = "the scenario in the page address is damaged"
+            raise InputError(msg, field="address") from None
+        self.load_scenario_yaml(text, filename="page address")
+        self._saved = self.baseline
+
+    # ----------------------------------------------------------------------------------------
+    # Figures: all from the scenario engine's comparison
 
     def to_scenario_yaml(self) -> str:
-        """The scenario as a file of ``scenarios/`` (the same schema)."""
+        """The scenario as a scenario file (the same schema as the shipped ones)."""
         return scenario_yaml(self._scenario)
 
     def comparison(self) -> ScenarioComparison:
-        """The scenario compared with the baseline programme (the ``scenario run`` engine)."""
-        if self._comparison is None:
-            self._comparison = compare(self.area, self._travel_times(), self._baseline, self._scenario)
+        """The scenario compared with the current programme (the ``scenario run`` engine)."""
+        assert self._comparison is not None
         return self._comparison
 
     def centre_minutes(self) -> np.ndarray:
         """Minutes from each child origin to the nearest open, located centre."""
-        return _nearest_minutes(self.applied, self.applied.configuration.centre_ids)
+        return self.comparison().centre_minutes
+
+    def change_lines(self) -> list[str]:
+        """The scenario's changes in plain English (names, not ids)."""
+        return describe_changes(self._scenario, names=self.names(), kinds=self.kinds)
 
     def metrics(self) -> dict[str, object]:
-        """Coverage to centres at the band (overall, by IMD and IDACI decile), gains and losses, top gaps.
-
-        The figures are those of :func:`geoplan.scenarios.compare` against the baseline at the
-        band, computed with the same engine calls but only for the one band, so that an edit is
-        re-measured in well under a second.
+        """The headline figures of :meth:`comparison`, as the app shows them.
 
         Returns
         -------
         dict
-            JSON-safe: ``band``, ``profile``, ``method``, ``children``, ``covered``, ``share``,
-            ``baseline_covered``, ``baseline_share``, ``children_gaining``, ``children_losing``
-            (a walk to a centre, versus the baseline), ``most_deprived_30`` (covered/total/share),
-            ``by_imd_decile`` and ``by_idaci_decile`` (lists of decile/covered/total/share/
-            baseline_share), ``session_venues`` (covered/children_gaining/children_losing),
-            ``top_gaps`` (LSOAs ranked by need), ``centres`` and ``changes`` (plain English).
+            ``band``, ``profile``, ``method``, ``population`` (a label), ``children``,
+            ``covered``, ``share``, ``baseline_covered``, ``baseline_share``, ``children_gaining``
+            and ``children_losing`` (a walk to a centre), ``most_deprived_30``, ``by_imd_decile`` and
+            ``by_idaci_decile`` (decile, lsoas, children, covered, share, baseline_share),
+            ``session_venues`` and ``session_types`` (children gaining or losing a session type
+            within the band), ``centres`` and ``changes`` (plain English). Every number is the
+            comparison's, so it equals ``geoplan scenario run`` and the report.
         """
-        if self._metrics is not None:
-            return self._metrics
-        band, population = self.band, self.population
-        after = self.resources.coverage(self.applied, band=band, population=population)
-        baseline = self.resources.baseline(self.profile)
-        before = self.resources.coverage(baseline, band=band, population=population)
-        children = self.area.children[population].to_numpy(dtype=float)
-        centres_before = _nearest_minutes(baseline, baseline.configuration.centre_ids) <= band
-        centres_after = self.centre_minutes() <= band
-        sessions_before = _nearest_minutes(baseline, _session_venues(baseline)) <= band
-        sessions_after = _nearest_minutes(self.applied, _session_venues(self.applied)) <= band
+        return self._cached("metrics", self._metrics)
+
+    def _metrics(self) -> dict[str, object]:
+        comparison = self.comparison()
+        summary = comparison.summary
+        lsoas = self.area.lsoas
 
         def deciles(kind: str) -> list[dict[str, object]]:
             column = f"{kind}_decile"
-            rows_after = getattr(after, f"by_{kind}_decile").set_index(column)
-            rows_before = getattr(before, f"by_{kind}_decile").set_index(column)
+            counts = lsoas.groupby(column).size()
             return [
-                {"decile": int(decile), "covered": float(row["covered"]), "total": float(row["total"]),
-                 "share": float(row["share"]), "baseline_share": float(rows_before.loc[decile, "share"])}
-                for decile, row in rows_after.iterrows()
-            ]  # fmt: skip
+                {
+                    "decile": int(row[column]),
+                    "lsoas": int(counts.get(row[column], 0)),
+                    "children": row["children"],
+                    "covered": row["covered_after"],
+                    "share": row["share_after"],
+                    "baseline_share": row["share_before"],
+                }
+                for row in getattr(comparison, f"by_{kind}_decile").to_dict("records")
+            ]
 
-        overall = after.overall.loc[band]
-        deprived = after.most_deprived_30.loc[band]
-        self._metrics = {
-            "scenario": self._scenario.name,
-            "title": self._scenario.title,
-            "band": band,
-            "profile": self.profile,
-            "method": after.method,
-            "population": population,
-            "children": float(overall["total"]),
-            "covered": float(overall["covered"]),
-            "share": float(overall["share"]),
-            "baseline_covered": float(before.overall.loc[band, "covered"]),
-            "baseline_share": float(before.overall.loc[band, "share"]),
-            "children_gaining": float(children[~centres_before & centres_after].sum()),
-            "children_losing": float(children[centres_before & ~centres_after].sum()),
-            "most_deprived_30": {"covered": float(deprived["covered"]), "total": float(deprived["total"]),
-                                 "share": float(deprived["share"])},  # fmt: skip
-            "by_imd_decile": deciles("imd"),
-            "by_idaci_decile": deciles("idaci"),
-            "session_venues": {
-                "covered": float(children[sessions_after].sum()),
-                "children_gaining": float(children[~sessions_before & sessions_after].sum()),
-                "children_losing": float(children[sessions_before & ~sessions_after].sum()),
-            },
-            "top_gaps": self.gaps().head(TOP_GAPS).to_dict("records"),
-            "centres": list(self.applied.configuration.centre_ids),
-            "changes": describe_changes(self._scenario),
+        deprived = summary["most_deprived_30"]
+        return json_safe(
+            {
+                "scenario": self._scenario.name,
+                "title": self._scenario.title,
+                "band": comparison.headline_minutes,
+                "profile": comparison.profile,
+                "method": comparison.method,
+                "population": POPULATION_LABELS[comparison.population],
+                "children": summary["children"],
+                "covered": summary["covered_after"],
+                "share": summary["share_after"],
+                "baseline_covered": summary["covered_before"],
+                "baseline_share": summary["share_before"],
+                "children_gaining": summary["children_gaining"],
+                "children_losing": summary["children_losing"],
+                "most_deprived_30": {
+                    "covered": deprived["covered_after"],
+                    "total": deprived["children"],
+                    "share": deprived["covered_after"] / deprived["children"] if deprived["children"] else float("nan"),
+                    "children_losing": deprived["children_losing"],
+                    "children_gaining": deprived["children_gaining"],
+                },
+                "by_imd_decile": deciles("imd"),
+                "by_idaci_decile": deciles("idaci"),
+                "session_venues": {
+                    "covered": summary["session_venues"]["covered_after"],
+                    "children_gaining": summary["session_venues"]["children_gaining"],
+                    "children_losing": summary["session_venues"]["children_losing"],
+                },
+                "session_types": {
+                    "children_gaining": summary["children_gaining_a_session_type"],
+                    "children_losing": summary["children_losing_a_session_type"],
+                },
+                "centres": list(comparison.after.configuration.centre_ids),
+                "changes": self.change_lines(),
+            }
+        )
+
+    def who_changes(self) -> dict[str, pd.DataFrame]:
+        """Who gains and who loses, in plain columns: by ward, by IMD and IDACI decile, by session type.
+
+        The tables are the comparison's equality-impact tables (the report's), renamed for people.
+        """
+        return self._cached("who", self._who_changes)
+
+    def _who_changes(self) -> dict[str, pd.DataFrame]:
+        comparison = self.comparison()
+        columns = {
+            "children": "Children",
+            "covered_before": "Within reach now",
+            "covered_after": "Within reach after",
+            "children_losing": "Lose",
+            "children_gaining": "Gain",
+            "share_change_pts": "Change (% points)",
         }
-        return self._metrics
+
+        def impact(frame: pd.DataFrame, key: str, label: str) -> pd.DataFrame:
+            table = frame[[key, *columns]].rename(columns={key: label, **columns})
+            counts = table[["Children", "Within reach now", "Within reach after", "Lose", "Gain"]].round().astype(int)
+            table[counts.columns] = counts
+            table["Change (% points)"] = table["Change (% points)"].round(1)
+            return table.reset_index(drop=True)
+
+        wards = impact(comparison.by_ward, "ward_name", "Ward").sort_values(["Lose", "Gain"], ascending=False)
+        types = comparison.session_types.assign(
+            session_type=[plain_label(kind).capitalize() for kind in comparison.session_types["session_type"]]
+        )
+        sessions = types[
+            [
+                "session_type",
+                "venues_before",
+                "venues_after",
+                "covered_before",
+                "covered_after",
+                "children_losing",
+                "children_gaining",
+            ]
+        ].rename(
+            columns={
+                "session_type": "Session type",
+                "venues_before": "Venues now",
+                "venues_after": "Venues after",
+                "covered_before": "Within reach now",
+                "covered_after": "Within reach after",
+                "children_losing": "Lose",
+                "children_gaining": "Gain",
+            }
+        )
+        counts = ["Within reach now", "Within reach after", "Lose", "Gain"]
+        sessions[counts] = sessions[counts].round().astype(int)
+        return {
+            "ward": wards.reset_index(drop=True),
+            "imd": impact(comparison.by_imd_decile, "imd_decile", "IMD decile (1 = most deprived)"),
+            "idaci": impact(comparison.by_idaci_decile, "idaci_decile", "IDACI decile (1 = most deprived)"),
+            "session_types": sessions.reset_index(drop=True),
+        }
+
+    def lsoa_shares(self) -> pd.Series:
+        """Share of each LSOA's children within the band of a centre (LSOA code → 0..1; 0 with no children)."""
+        by_lsoa = self.comparison().by_lsoa.set_index("lsoa_code")
+        children = by_lsoa["children"].where(by_lsoa["children"] > 0)
+        return (by_lsoa["covered_after"] / children).fillna(0.0)
+
+    def home_bands(self) -> pd.DataFrame:
+        """Child homes (postcode points) with the walking band to the nearest centre, for the map.
+
+        ``band`` is the first of :data:`MAP_BANDS` (and the planner's band) the walk fits in,
+        ``inf`` beyond them all. Postcode points are shown, never counts of children per postcode.
+        """
+        return self._cached("homes", self._home_bands)
+
+    def _home_bands(self) -> pd.DataFrame:
+        minutes = self.centre_minutes()
+        bands = np.array(sorted({*MAP_BANDS, self.band}))
+        index = np.searchsorted(bands, minutes, side="left")
+        band = np.where(index < len(bands), bands[np.minimum(index, len(bands) - 1)], np.inf)
+        geometry = self.area.children.geometry
+        return pd.DataFrame({"x": geometry.x.to_numpy(), "y": geometry.y.to_numpy(), "band": band})
 
     def gaps(self, weights: GapWeights = GapWeights()) -> pd.DataFrame:
-        """LSOAs whose children are beyond the band of a centre, ranked by need.
-
-        The same need as :func:`geoplan.coverage.find_gaps` (children × deprivation weight ×
-        minutes beyond the band), without the postcode clustering, so it is quick enough to
-        recompute on every edit.
-        """
-        return self._table(f"gaps-{weights}", lambda: self._gaps(weights))
+        """LSOAs whose children are beyond the band of a centre, ranked by need (:func:`geoplan.coverage.find_gaps`)."""
+        return self._cached(f"gaps-{weights}", lambda: self._gaps(weights))
 
     def _gaps(self, weights: GapWeights) -> pd.DataFrame:
-        minutes = self.centre_minutes()
-        children = self.area.children
-        walked = np.where(np.isfinite(minutes), minutes, weights.unreachable_minutes)
-        excess = np.clip(walked - self.band, 0, None)
-        count = children["children_0_4"].to_numpy(dtype=float)
-        need = count * weights.weight(children[weights.index]).to_numpy() * excess
-        frame = pd.DataFrame({"lsoa_code": children["lsoa_code"].to_numpy(), "need": need,
-                              "children_beyond": np.where(excess > 0, count, 0.0),
-                              "minutes": np.where(excess > 0, minutes, np.nan)})  # fmt: skip
-        frame = frame[(frame["children_beyond"] > 0)]
-        per_lsoa = frame.groupby("lsoa_code").agg(
-            need=("need", "sum"), children_beyond=("children_beyond", "sum"), nearest_minutes=("minutes", "min")
-        )
-        info = self.area.lsoas.set_index("lsoa_code")[["lsoa_name", "ward_name", "imd_decile", "idaci_decile"]]
-        table = info.join(per_lsoa, how="inner").sort_values("need", ascending=False).reset_index()
-        table.insert(0, "rank", np.arange(1, len(table) + 1))
-        table["nearest_minutes"] = table["nearest_minutes"].where(np.isfinite(table["nearest_minutes"]), None)
-        for column in ("imd_decile", "idaci_decile", "rank"):
-            table[column] = table[column].astype(int)
-        return table
+        applied = self.applied
+        centres = applied.located_ids(applied.configuration.centre_ids)
+        result = find_gaps(self.area, applied.travel_times, venue_ids=centres, minutes=self.band, weights=weights)
+        return pd.DataFrame(result.lsoas.drop(columns="geometry"))
 
     def venues_table(self) -> pd.DataFrame:
-        """Every venue of the scenario: open, centre, kind, status, sessions hosted, location."""
-        return self._table("venues", self._venues_table)
+        """Every venue of the scenario: open, centre, kind (and its label), status, sessions hosted, location."""
+        return self._cached("venues", self._venues_table).copy()
 
     def _venues_table(self) -> pd.DataFrame:
         venues = self.applied.venues
         configuration = self.applied.configuration
         hosted = configuration.sessions.groupby("venue_id").size()
-        table = pd.DataFrame({
-            "venue_id": venues["venue_id"], "name": venues["name"], "kind": venues["kind"],
-            "status": venues["status"], "open": venues["open"].astype(bool),
-            "centre": venues["venue_id"].isin(configuration.centre_ids),
-            "sessions": venues["venue_id"].map(hosted).fillna(0).astype(int),
-            "located": venues["located"].astype(bool),
-            "x": [point.x if point is not None and not point.is_empty else np.nan for point in venues.geometry],
-            "y": [point.y if point is not None and not point.is_empty else np.nan for point in venues.geometry],
-        })  # fmt: skip
-        return table.reset_index(drop=True)
+        baseline_open = self.comparison().before.venues.set_index("venue_id")["open"]
+        return pd.DataFrame(
+            {
+                "venue_id": venues["venue_id"],
+                "name": venues["name"],
+                "kind": venues["kind"],
+                "kind_label": venues["kind"].map(lambda kind: self.kinds.get(kind, plain_label(kind))),
+                "status": venues["status"],
+                "open": venues["open"].astype(bool),
+                "open_now": venues["venue_id"].map(baseline_open).eq(True),
+                "centre": venues["venue_id"].isin(configuration.centre_ids),
+                "sessions": venues["venue_id"].map(hosted).fillna(0).astype(int),
+                "located": venues["located"].astype(bool),
+                "postcode": venues["postcode"].fillna(""),
+                "x": [point.x if point is not None and not point.is_empty else np.nan for point in venues.geometry],
+                "y": [point.y if point is not None and not point.is_empty else np.nan for point in venues.geometry],
+            }
+        ).reset_index(drop=True)
 
     def sessions_table(self) -> pd.DataFrame:
         """Sessions running in the scenario, with the venue each runs at and the one it ran at first."""
-        return self._table("sessions", self._sessions_table)
+        return self._cached("sessions", self._sessions_table).copy()
 
     def _sessions_table(self) -> pd.DataFrame:
         sessions = self.applied.configuration.sessions
         names = self.applied.venues.set_index("venue_id")["name"]
         baseline = self.area.sessions.set_index("session_id")["venue_id"]
-        return pd.DataFrame({
-            "session_id": sessions["session_id"], "title": sessions["title"],
-            "session_type": sessions["session_type"], "day": sessions["day"],
-            "venue_id": sessions["venue_id"], "venue": sessions["venue_id"].map(names),
-            "baseline_venue_id": sessions["session_id"].map(baseline),
-        }).reset_index(drop=True)  # fmt: skip
+        return pd.DataFrame(
+            {
+                "session_id": sessions["session_id"],
+                "title": sessions["title"],
+                "session_type": sessions["session_type"].map(lambda kind: plain_label(kind).capitalize()),
+                "ages": sessions["age_group"].map(plain_label),
+                "day": sessions["day"].fillna(""),
+                "venue_id": sessions["venue_id"],
+                "venue": sessions["venue_id"].map(names),
+                "baseline_venue_id": sessions["session_id"].map(baseline),
+            }
+        ).reset_index(drop=True)
 
     def candidate_venues(self) -> pd.DataFrame:
         """Located venues that could become a children's centre (not centres already)."""
         table = self.venues_table()
         return table[table["located"] & ~table["centre"] & table["kind"].isin(CANDIDATE_KINDS)].reset_index(drop=True)
 
-    def outreach(self, *, visits_per_month: int = OUTREACH_VISITS_PER_MONTH) -> Any:
-        """Community groups to visit next month: :func:`geoplan.outreach.plan_outreach` at the band.
+    def outreach(
+        self,
+        *,
+        visits_per_month: int = OUTREACH_VISITS_PER_MONTH,
+        months: int = OUTREACH_MONTHS,
+        start: date | str | None = None,
+    ) -> object:
+        """An outreach plan (:func:`geoplan.outreach.plan_outreach`) against this scenario.
 
-        The outreach plan weighs children by deprivation and by whether a baseline centre is
-        within the band, so it does not change with the scenario; it is computed once per
-        server process for each profile, band and budget.
+        The scenario's open groups are visited and its centres decide which children are near a
+        centre, at the scenario's walking time and pace; the plan says what it planned against.
         """
-        return self.resources.outreach(self.profile, band=self.band, visits_per_month=visits_per_month)
+        from geoplan.outreach import plan_outreach
+
+        applied = self.applied
+        key = f"outreach-{visits_per_month}-{months}-{start}"
+        return self._cached(
+            key,
+            lambda: plan_outreach(
+                self.workspace,
+                months=int(months),
+                visits_per_month=int(visits_per_month),
+                configuration=applied.configuration,
+                venues=applied.venues,
+                travel_times=applied.travel_times,
+                programme_label=f"the scenario “{self._scenario.title}”",
+                start=start,
+                profile=self._scenario.settings.profile,
+                group_minutes=self.band,
+                centre_minutes=self.band,
+            ),
+        )
 
     def report_html(self) -> str:
-        """The committee report (:mod:`geoplan.report`) of the scenario compared with the baseline programme.
+        """The committee report (:mod:`geoplan.outputs.report`) of the scenario compared with the current programme.
 
-        One self-contained page with the committee map and figure, as ``geoplan report`` writes it.
+        One self-contained page with the committee map and figure, as ``geoplan report`` writes it,
+        made from this session's comparison (the same numbers as the app).
         """
-        from geoplan.figure import png_bytes
-        from geoplan.maps import render_html
-        from geoplan.report import Committee, committee_figure, committee_map, committee_report, measure_view
+        from geoplan.outputs.committee import committee_of
+        from geoplan.outputs.report import render_report
 
-        comparison = self.comparison()
-        views = [
-            measure_view(self.area, comparison.before, coverage=comparison.coverage_before),
-            measure_view(self.area, comparison.after, coverage=comparison.coverage_after),
-        ]
-        committee = Committee(area=self.area, views=views, comparison=comparison)
-        return committee_report(
-            committee,
-            map_html=render_html(committee_map(committee)),
-            figure_png=png_bytes(committee_figure(committee)),
-        )
+        return render_report(committee_of(self.workspace, self.comparison())).page
+
+    def shipped_scenarios(self) -> dict[str, str]:
+        """Shipped scenarios of this study area: title → name."""
+        found = {}
+        for path in sorted(SCENARIO_DIR.glob("*.yaml")):
+            scenario = load_scenario(path)
+            if scenario.base_path() == self.workspace.area_path:
+                found[scenario.title] = scenario.name
+        return found
 
 
-#: Addresses that only this machine can reach; binding anywhere else needs authentication.
-LOCAL_ADDRESSES = ("127.0.0.1", "localhost", "::1")
-#: The Panel app ``geoplan serve`` runs.
-APP_PATH = resources.app_file()
-
-
-def serve_arguments(
-    *,
-    port: int,
-    address: str,
-    area: str | os.PathLike[str] | None = None,
-    basic_auth: str | None = None,
-    oauth_provider: str | None = None,
-    cookie_secret: str | None = None,
-    allow_websocket_origin: Iterable[str] = (),
-    environ: dict[str, str] | None = None,
-) -> list[str]:
-    """The ``panel serve`` command line of the planner, refusing a public address without authentication.
-
-    Authentication is Panel's: ``basic_auth`` / ``oauth_provider`` here or the ``PANEL_BASIC_AUTH`` /
-    ``PANEL_OAUTH_PROVIDER`` environment variables.
-
-    Raises
-    ------
-    InputError
-        ``address`` is not a local address and no authentication is configured, or the port is invalid.
-    """
-    environ = os.environ if environ is None else environ
-    if not 0 < port < 2**16:
-        msg = f"port must be between 1 and 65535, got {port}"
-        raise InputError(msg, field="port")
-    authenticated = any(
-        [basic_auth, oauth_provider, environ.get("PANEL_BASIC_AUTH"), environ.get("PANEL_OAUTH_PROVIDER")]
-    )
-    if address not in LOCAL_ADDRESSES and not authenticated:
-        msg = (
-            f"refusing to serve on {address} without authentication; give --basic-auth or --oauth-provider "
-            "(or set PANEL_BASIC_AUTH / PANEL_OAUTH_PROVIDER), or serve on 127.0.0.1"
-        )
-        raise InputError(msg, field="address")
-    area_path = Path(area or settings.default_area)
-    if not area_path.is_file():
-        msg = "layer catalogue not found"
-        raise InputError(msg, path=area_path, field="area")
-    host = "localhost" if address in LOCAL_ADDRESSES else address
-    origins = list(dict.fromkeys([*allow_websocket_origin, f"localhost:{port}", f"127.0.0.1:{port}", f"{host}:{port}"]))
-    argv = ["panel", "serve", str(APP_PATH), "--port", str(port), "--address", address, "--log-level", "warning"]
-    for origin in origins:
-        argv += ["--allow-websocket-origin", origin]
-    if basic_auth:
-        argv += ["--basic-auth", basic_auth]
-    if oauth_provider:
-        argv += ["--oauth-provider", oauth_provider]
-    if cookie_secret:
-        argv += ["--cookie-secret", cookie_secret]
-    return argv
+def _same(first: Scenario, second: Scenario) -> bool:
+    """Whether two scenarios say the same (name, title, settings and changes)."""
+    return first.model_dump(mode="json") == second.model_dump(mode="json")

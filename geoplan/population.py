@@ -21,8 +21,13 @@ import numpy as np
 import pandas as pd
 
 from geoplan import settings
+from geoplan.errors import InputError
 
 YEARS_IN_BAND = 5
+#: Most children aged 0-4 one LSOA can hold (an LSOA has about 1,500 residents).
+MAX_CHILDREN_PER_LSOA = 10_000
+#: The child counts of every origin point: whole children aged 0-4, and the estimated under-3s and under-2s.
+CHILD_COLUMNS = ("children_0_4", "under_3", "under_2")
 UNDER_3_SHARE = 3 / YEARS_IN_BAND
 UNDER_2_SHARE = 2 / YEARS_IN_BAND
 
@@ -52,7 +57,19 @@ def children_points(lsoas: gpd.GeoDataFrame, postcodes: gpd.GeoDataFrame) -> gpd
         One row per origin point: ``origin_id`` (the postcode, or ``LSOA:<code>`` for a centroid),
         ``kind`` (postcode or lsoa_centroid), ``lsoa_code``, ``ward_code``, ``imd_decile``,
         ``idaci_decile``, ``children_0_4`` (int), ``under_3``, ``under_2`` (float estimates), geometry.
+
+    Raises
+    ------
+    InputError
+        An LSOA's count is not a whole number from 0 to :data:`MAX_CHILDREN_PER_LSOA`.
     """
+    counts = pd.to_numeric(lsoas["children_0_4"], errors="coerce").to_numpy(float)
+    bad = ~(np.isfinite(counts) & (counts >= 0) & (counts <= MAX_CHILDREN_PER_LSOA) & (np.mod(counts, 1) == 0))
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        code = lsoas["lsoa_code"].iloc[first]
+        msg = f"LSOA {code}: {lsoas['children_0_4'].iloc[first]!r} is not a whole number from 0 to {MAX_CHILDREN_PER_LSOA:,}"
+        raise InputError(msg, field="children_0_4")
     inside = postcodes[postcodes["lsoa_code"].isin(lsoas["lsoa_code"])].sort_values("postcode")
     frames = []
     by_lsoa = dict(tuple(inside.groupby("lsoa_code", sort=False)))
@@ -90,8 +107,5 @@ def children_points(lsoas: gpd.GeoDataFrame, postcodes: gpd.GeoDataFrame) -> gpd
     points["under_3"] = points["children_0_4"] * UNDER_3_SHARE
     points["under_2"] = points["children_0_4"] * UNDER_2_SHARE
     geometry = gpd.points_from_xy(points.pop("x"), points.pop("y"), crs=settings.measure_crs)
-    columns = [
-        "origin_id", "kind", "lsoa_code", "ward_code", "imd_decile", "idaci_decile",
-        "children_0_4", "under_3", "under_2",
-    ]  # fmt: skip
+    columns = ["origin_id", "kind", "lsoa_code", "ward_code", "imd_decile", "idaci_decile", *CHILD_COLUMNS]
     return gpd.GeoDataFrame(points[columns], geometry=geometry, crs=settings.measure_crs)

@@ -61,12 +61,13 @@ def baseline_configuration(area: StudyArea) -> Configuration:
     """The configuration the venue and session files describe (the current programme).
 
     A venue is open unless its 2021 status is ``closed_before_2021``; centres are open venues
-    whose kind is a children's-centre kind.
+    of the kinds the catalogue's ``programme.centre_kinds`` names (children's centres by default).
     """
     venues = area.venues
     open_ids = tuple(venues.loc[venues["status_2021"] != "closed_before_2021", "venue_id"])
     kinds = dict(zip(venues["venue_id"], venues["kind"], strict=True))
-    centres = tuple(venue for venue in open_ids if kinds[venue] in CENTRE_KINDS)
+    centre_kinds = set(area.catalogue.programme.centre_kinds)
+    centres = tuple(venue for venue in open_ids if kinds[venue] in centre_kinds)
     return Configuration(open_venue_ids=open_ids, centre_ids=centres, kinds=kinds, sessions=area.sessions.copy())
 
 

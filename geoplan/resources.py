@@ -1,26 +1,58 @@
-"""Files geoplan ships: layer catalogues, scenarios and the planner app.
+"""Files geoplan ships: layer catalogues, scenarios, the planner app and the embedded default data.
 
-Found the same way in a source checkout and in an installed wheel, so nothing depends on where
-the package was installed from.
+The repository keeps ``layers/``, ``scenarios/`` and ``apps/`` at its top level, where planners
+read and copy them; a wheel carries them inside the package as ``geoplan/shipped/`` (``setup.py``
+copies them there at build time, keeping them siblings so a scenario's ``base: ../layers/...``
+still resolves). Everything is found through :mod:`importlib.resources`, so a source checkout,
+an editable install and a wheel installed anywhere behave alike.
 """
 
 from __future__ import annotations
 
+import importlib.resources
 from pathlib import Path
 
-from geoplan import settings
+#: Folder of the installed package holding the repository's top-level shipped folders.
+SHIPPED_DIR = "shipped"
+#: Top-level folders of the repository that a wheel carries under :data:`SHIPPED_DIR`.
+SHIPPED_FOLDERS = ("layers", "scenarios", "apps")
+#: Folder of the package holding the embedded default study areas' open data (one folder per area).
+EMBEDDED_DATA_DIR = "data"
+#: File names the planner app has had, newest first.
+APP_FILE_NAMES = ("planner_app.py", "planner.py")
+
+
+def _package_dir() -> Path:
+    return Path(str(importlib.resources.files("geoplan")))
+
+
+def _shipped(name: str) -> Path:
+    installed = _package_dir() / SHIPPED_DIR / name
+    if installed.is_dir():
+        return installed
+    # A source checkout or an editable install: the repository's own top-level folder.
+    return _package_dir().parent / name
 
 
 def layers_dir() -> Path:
     """The folder of shipped layer catalogues (``*.yaml``)."""
-    return settings.project_root / "layers"
+    return _shipped("layers")
 
 
 def scenarios_dir() -> Path:
     """The folder of shipped scenario files (``*.yaml``)."""
-    return settings.project_root / "scenarios"
+    return _shipped("scenarios")
 
 
 def app_file() -> Path:
     """The Panel planner app script."""
-    return settings.project_root / "apps" / "planner.py"
+    folder = _shipped("apps")
+    for name in APP_FILE_NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    return folder / APP_FILE_NAMES[0]
+
+
+def embedded_data_dir() -> Path:
+    """The folder of embedded default study-area data (``<area>/PROVENANCE.yaml`` and its files)."""
+    return _package_dir() / EMBEDDED_DATA_DIR

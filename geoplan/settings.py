@@ -10,17 +10,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-#: Root of the repository checkout (holds ``layers/`` and ``scenarios/``).
-project_root: Path = Path(__file__).resolve().parent.parent
+import platformdirs
 
-#: Layer catalogue used when a command is given no ``--area``.
-default_area: Path = project_root / "layers" / "bexley.yaml"
+from geoplan import resources
 
-#: Folder holding local copies of the source files; ``None`` means download them.
+#: Layer catalogue used when a command is given no ``--area`` (shipped with the package).
+default_area: Path = resources.layers_dir() / "bexley.yaml"
+
+#: Folder holding local copies of the source files (the folder holding ``raw/``, or the files
+#: themselves); ``None`` means the imported cache, then the embedded default area, then a download.
 data_dir: Path | None = Path(os.environ["GEOPLAN_DATA"]) if os.environ.get("GEOPLAN_DATA") else None
 
-#: Where downloaded sources, built networks and travel-time matrices are cached.
-cache_dir: Path = Path(os.environ.get("GEOPLAN_CACHE", project_root / "data" / "boundaries"))
+#: Whether the open data the package embeds for its default study area is used (when no mirror is
+#: configured and the cache lacks a file); turned off, such an area is downloaded like any other.
+use_embedded_data: bool = True
+
+#: Where downloaded and imported sources, built networks and travel-time matrices are cached: the
+#: user's cache folder, never the checkout or the installed package.
+cache_dir: Path = Path(os.environ.get("GEOPLAN_CACHE") or platformdirs.user_cache_dir("geoplan", appauthor=False))
 
 #: Projected CRS for every measurement (British National Grid).
 measure_crs: str = "EPSG:27700"
@@ -64,3 +71,7 @@ catchment_resolution_m: float = 10.0
 
 #: Counts of registered or attending children from 1 to this minus one are shown as "X" (FOI practice).
 disclosure_threshold: int = 5
+
+#: How many of the highest-need gaps are shown: numbered on the committee map and figure, listed in
+#: the report, printed by ``geoplan run`` and (by default) by ``geoplan gaps`` — one number everywhere.
+top_gaps: int = 10

@@ -1,9 +1,10 @@
 """The manifest of official open-data sources, and how each is found on disk.
 
 Every number geoplan reports comes from one of these sources. A source is looked for, in
-order, in the local mirror (``settings.data_dir`` / ``$GEOPLAN_DATA`` or a folder given with
-``geoplan data import``) and in the download cache (``settings.cache_dir``); ``geoplan data
-fetch`` fills the cache from the publisher (see :mod:`geoplan.download`).
+order, in the local mirror (``settings.data_dir`` / ``$GEOPLAN_DATA``), in the cache of imported
+and downloaded files (``settings.cache_dir``; ``geoplan data import DIR`` and ``geoplan data
+fetch`` fill it, see :mod:`geoplan.fetch`) and, with no mirror configured, in the open data the
+package embeds for its default study area (``geoplan/data/<area>/``, with its provenance).
 
 Files found locally may be the national file from the publisher or a subset of it with the same
 columns (a mirror filtered to the study area plus a margin). Column names vary a little between
@@ -13,14 +14,16 @@ vintages and re-publications, so each source lists the accepted spellings of eve
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict
 
-from geoplan import settings
+from geoplan import resources, settings
 from geoplan.errors import DataSourceError, InputError
 
 OGL = "Open Government Licence v3.0"
@@ -110,11 +113,11 @@ SOURCES: dict[str, Source] = {
             ),
             licence=OGL,
             attribution=ONS_ATTRIBUTION,
-            vintage="Electoral wards as in force 2025 (Bexley's 17 wards unchanged since May 2018)",
+            vintage="Electoral wards as in force in December 2025 (codes WD25CD; older files by their own vintage)",
             format="gpkg",
             access="arcgis",
             filename="Wards_December_2025_Boundaries_UK_BGC.gpkg",
-            local_patterns=("london_wards_*.gpkg", "Wards_*202*_Boundaries*.gpkg", "WD*_BGC*.gpkg"),
+            local_patterns=("london_wards_*.gpkg", "wards20*_*.gpkg", "Wards_*202*_Boundaries*.gpkg", "WD*_BGC*.gpkg"),
             columns={
                 "ward_code": ("WD25CD", "WD24CD", "WD23CD", "WD22CD", "GSS_CODE"),
                 "ward_name": ("WD25NM", "WD24NM", "WD23NM", "WD22NM", "NAME"),
@@ -279,20 +282,47 @@ def get_source(key: str) -> Source:
         raise InputError(msg) from None
 
 
-def search_roots(data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
-    """Folders searched for source files, most specific first.
+#: Where a source file was found, in look-up order (see :func:`find_local` and :func:`origin_of`).
+DATA_FOLDER, GEOPLAN_DATA, CACHE, EMBEDDED = "data folder", "GEOPLAN_DATA", "cache", "embedded default"
+#: The file in each embedded study-area folder naming its local authority, files and their provenance.
+EMBEDDED_PROVENANCE = "PROVENANCE.yaml"
+
+
+def embedded_areas() -> dict[str, Path]:
+    """Local authority code -> folder of the open data embedded in the package for it."""
+    return _embedded_areas(resources.embedded_data_dir()) if settings.use_embedded_data else {}
+
+
+@functools.cache
+def _embedded_areas(root: Path) -> dict[str, Path]:
+    # Read once per process: every source look-up asks, and the package's files do not change.
+    records = sorted(root.glob(f"*/{EMBEDDED_PROVENANCE}")) if root.is_dir() else []
+    return {str(yaml.safe_load(record.read_text(encoding="utf-8"))["la_code"]): record.parent for record in records}
+
+
+def search_roots(
+    data_dir: str | os.PathLike[str] | None = None, *, la_code: str | None = None
+) -> list[tuple[str, Path]]:
+    """Places searched for source files, in order, each with its origin label.
 
     A folder holding a ``raw/`` subfolder (the layout of the shared mirror) is searched in ``raw/``.
+    The data embedded in the package for ``la_code`` comes last, and only when no data folder is
+    configured: a configured folder that lacks a file is a mistake to report, not to patch with
+    files of another vintage.
     """
-    roots: list[Path] = []
-    for candidate in (data_dir, settings.data_dir, settings.cache_dir / "sources"):
+    roots: list[tuple[str, Path]] = []
+    folders = {DATA_FOLDER: data_dir, GEOPLAN_DATA: settings.data_dir, CACHE: Path(settings.cache_dir) / "sources"}
+    for origin, candidate in folders.items():
         if candidate is None:
             continue
         path = Path(candidate)
         if (path / "raw").is_dir():
             path = path / "raw"
-        if path.is_dir() and path not in roots:
-            roots.append(path)
+        if path.is_dir() and path not in [root for _, root in roots]:
+            roots.append((origin, path))
+    embedded = embedded_areas().get(la_code or "")
+    if data_dir is None and settings.data_dir is None and embedded is not None:
+        roots.append((EMBEDDED, embedded))
     return roots
 
 
@@ -312,31 +342,43 @@ def match_files(key: str, root: str | os.PathLike[str]) -> list[Path]:
     )
 
 
-def find_local(key: str, *, data_dir: str | os.PathLike[str] | None = None) -> Path:
+def find_local(key: str, *, data_dir: str | os.PathLike[str] | None = None, la_code: str | None = None) -> Path:
     """Return the local file holding source ``key``.
 
-    Parameters
-    ----------
-    key
-        A key of :data:`SOURCES`.
-    data_dir
-        A folder to search before the configured mirror and the cache.
+    Looks in ``data_dir``, then the mirror (``settings.data_dir`` / ``$GEOPLAN_DATA``), then the
+    cache of imported and downloaded files, then (with neither folder configured) the data the
+    package embeds for ``la_code``; :func:`origin_of` says which of them a file came from.
 
     Raises
     ------
     DataSourceError
-        If no file matching the source's patterns is found; the message says where it looked
-        and how to get the file.
+        If no file matching the source's patterns is found; the one-line message says where it
+        looked and every way to get the file.
     """
     source = get_source(key)
-    roots = search_roots(data_dir)
-    for root in roots:
+    roots = search_roots(data_dir, la_code=la_code)
+    for _, root in roots:
         matches = match_files(key, root)
         if matches:
             return matches[0]
-    where = ", ".join(str(r) for r in roots) or "no data folder configured"
+    where = ", ".join(f"{origin} {root}" for origin, root in roots) or f"the empty cache {settings.cache_dir}"
     msg = (
-        f"no file for source '{key}' ({source.title}) in {where}; run 'geoplan data fetch' "
-        f"or 'geoplan data import DIR' (expected a file named like {source.local_patterns[0]})"
+        f"no file for source '{key}' ({source.title}) in {where} (expected a file named like "
+        f"{source.local_patterns[0]}); set GEOPLAN_DATA to a folder holding the source files (or the folder "
+        "holding their raw/ folder), or run 'geoplan data import DIR' once, or 'geoplan data fetch' with internet"
     )
     raise DataSourceError(msg)
+
+
+def origin_of(path: str | os.PathLike[str]) -> str:
+    """Which look-up place a source file found by :func:`find_local` lies in: EMBEDDED, CACHE, GEOPLAN_DATA or DATA_FOLDER."""
+    path = Path(path).resolve()
+    places = {
+        EMBEDDED: resources.embedded_data_dir(),
+        CACHE: Path(settings.cache_dir) / "sources",
+        GEOPLAN_DATA: settings.data_dir,
+    }
+    for origin, folder in places.items():
+        if folder is not None and path.is_relative_to(Path(folder).resolve()):
+            return origin
+    return DATA_FOLDER

@@ -1,57 +1,71 @@
 """Walking travel times from origins to venues on a :class:`~geoplan.network.WalkNetwork`.
 
 Points join the network at the nearest point of the nearest edge; the access leg and the part
-of the edge up to its ends are walked at the profile's pace. One multi-source Dijkstra
-(``scipy.sparse.csgraph``) from the venues, with a cutoff, gives every origin's minutes to
-every venue; because walking is symmetric, running it from the venues gives the same answer as
-from each home. Without a network, :func:`crowfly_matrix` gives straight-line × circuity
-estimates, always marked ``method="crow-fly"``.
+of the edge up to its ends are walked at the profile's pace. Dijkstra (``scipy.sparse.csgraph``)
+runs from the venues, a block of venues at a time and bounded by the cutoff, and only the
+origin × venue pairs within it are kept (float32 minutes in a sparse table), so memory follows
+the pairs that can matter, not venues × network nodes. Because walking is symmetric, running
+from the venues gives the same answer as from each home (:mod:`geoplan.nearest` finds each home's
+nearest and second-nearest venue without any matrix). Without a network,
+:func:`crowfly_matrix` gives straight-line × circuity estimates, always marked ``method="crow-fly"``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
 from geoplan import settings
-from geoplan.errors import InputError, NetworkUnavailableError
-from geoplan.fileio import atomic_path
+from geoplan.cache import entry_path, hash_key, load_arrays, save_arrays
+from geoplan.errors import CacheError, InputError, NetworkUnavailableError
+from geoplan.fileio import csv_line, read_csv
 from geoplan.network import Snap, WalkNetwork, WalkProfile, get_profile, study_area_network
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from geoplan.studyarea import StudyArea
 
 #: Columns of the nearest-venue table (and of ``geoplan traveltime``'s CSV).
 NEAREST_COLUMNS = ["origin_id", "nearest_id", "minutes", "second_id", "second_minutes", "snap_m", "too_far", "method"]
 
-#: Bumped when the matrix computation changes, so cached matrices are recomputed.
-MATRIX_VERSION = "tt-1"
+#: Bumped when the matrix computation or its stored layout changes, so cached matrices are recomputed.
+MATRIX_VERSION = "tt-2"
+
+#: Bytes of working memory one block of venues may take (Dijkstra's dense venue × node rows).
+BLOCK_BYTES = 256 * 2**20
+
+#: ``method`` of a matrix from the walking network, and of one from straight lines × circuity.
+NETWORK = "network"
+CROW_FLY = "crow-fly"
 
 # Great Britain's extent in EPSG:27700 and in lon/lat: coordinates outside cannot be English points.
 _BNG_MAX_X, _BNG_MAX_Y = 700_000.0, 1_300_000.0
 _UK_LAT = (49.0, 61.0)
 _UK_LON = (-9.0, 2.5)
+_PER_POINT_ARRAYS = ("origin_snap_m", "destination_snap_m", "origin_too_far", "destination_too_far")
 
 
-@dataclass
+@dataclass(eq=False)
 class TravelTimeMatrix:
-    """Minutes from every origin (rows) to every destination (columns).
+    """Minutes from origins (rows) to destinations (columns), stored for the pairs within reach.
 
     Attributes
     ----------
     origin_ids, destination_ids
         Row and column labels.
-    minutes
-        Dense ``float`` array; ``np.inf`` where the destination is not reachable within the
-        cutoff, or where either point is too far from the network to be snapped.
+    table
+        Origin × destination CSR of float32 minutes; a stored entry means "reachable within the
+        cutoff" (a pair 0 minutes apart is an explicit zero). A dense array given here (``inf``
+        where unreachable) is stored the same way.
     method
         ``"network"`` or ``"crow-fly"`` (straight line × circuity: an estimate).
     profile, speed_kmh
@@ -70,7 +84,7 @@ class TravelTimeMatrix:
 
     origin_ids: list[str]
     destination_ids: list[str]
-    minutes: np.ndarray
+    table: sparse.csr_array | np.ndarray
     method: str
     profile: str
     speed_kmh: float
@@ -81,11 +95,35 @@ class TravelTimeMatrix:
     destination_too_far: np.ndarray | None = None
     circuity: float | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    _dense: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not sparse.issparse(self.table):
+            self.table = _csr_from_dense(np.asarray(self.table, dtype=float))
+        self.table = sparse.csr_array(self.table, dtype=np.float32)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(origins, destinations)``."""
+        return len(self.origin_ids), len(self.destination_ids)
+
+    @property
+    def minutes(self) -> np.ndarray:
+        """Dense origin × destination minutes (``inf`` where unreachable); made on first use.
+
+        Holds 8 bytes per pair: at London scale use :attr:`table`, :meth:`nearest` and
+        :meth:`minutes_to_nearest` instead.
+        """
+        if self._dense is None:
+            dense = np.full(self.shape, np.inf)
+            rows = np.repeat(np.arange(self.shape[0]), np.diff(self.table.indptr))
+            dense[rows, self.table.indices] = self.table.data
+            self._dense = dense
+        return self._dense
 
     def reachable(self, cutoff: float | None = None) -> np.ndarray:
         """Boolean origin × destination mask of pairs within ``cutoff`` minutes (default: the matrix's cutoff)."""
-        limit = np.inf if cutoff is None else cutoff
-        return np.isfinite(self.minutes) & (self.minutes <= limit)
+        return _stored(self.sparse(cutoff))
 
     def sparse(self, cutoff: float | None = None) -> sparse.csr_array:
         """Origin × destination CSR of minutes for the pairs within ``cutoff``.
@@ -93,70 +131,149 @@ class TravelTimeMatrix:
         A stored entry means "reachable"; a reachable pair 0 minutes apart is stored as an
         explicit zero (test reachability with the sparsity structure, not the value).
         """
-        rows, cols = np.nonzero(self.reachable(cutoff))
-        return sparse.csr_array((self.minutes[rows, cols], (rows, cols)), shape=self.minutes.shape)
+        if cutoff is None:
+            return self.table
+        keep = self.table.data <= cutoff
+        rows = np.repeat(np.arange(self.shape[0]), np.diff(self.table.indptr))[keep]
+        indptr = np.searchsorted(rows, np.arange(self.shape[0] + 1))
+        return sparse.csr_array((self.table.data[keep], self.table.indices[keep], indptr), shape=self.shape)
+
+    def minutes_to_nearest(self, venue_ids: Sequence[str] | None = None) -> np.ndarray:
+        """Minutes from each origin to the nearest of ``venue_ids`` (all destinations if ``None``); ``inf`` where none is reachable.
+
+        Raises
+        ------
+        InputError
+            The venue set is empty or names a venue the matrix does not hold (unknown, or not located).
+        """
+        if venue_ids is None:
+            columns = np.arange(self.shape[1])
+        else:
+            if len(venue_ids) == 0:
+                msg = "the venue set is empty: no open venue matches the request"
+                raise InputError(msg, field="venues")
+            position = {venue: index for index, venue in enumerate(self.destination_ids)}
+            missing = [venue for venue in venue_ids if venue not in position]
+            if missing:
+                msg = f"venue {missing[0]!r} has no travel times (unknown, or not located)"
+                raise InputError(msg, field="venues")
+            columns = np.array([position[venue] for venue in venue_ids])
+        wanted = np.zeros(self.shape[1], dtype=bool)
+        wanted[columns] = True
+        keep = wanted[self.table.indices]
+        rows = np.repeat(np.arange(self.shape[0]), np.diff(self.table.indptr))[keep]
+        best = np.full(self.shape[0], np.inf)
+        np.minimum.at(best, rows, self.table.data[keep].astype(float))
+        return best
 
     def nearest(self) -> pd.DataFrame:
-        """For every origin: nearest and second-nearest destination and minutes (``NaN``/``None`` when unreachable)."""
-        n_origins, n_destinations = self.minutes.shape
-        frame = pd.DataFrame({"origin_id": self.origin_ids})
-        ids = np.asarray(self.destination_ids, dtype=object)
-        # stable sort: ties go to the destination listed first
-        order = np.argsort(self.minutes, axis=1, kind="stable")[:, :2]
-        for rank, (id_column, minutes_column) in enumerate([("nearest_id", "minutes"), ("second_id", "second_minutes")]):
-            if n_destinations <= rank:
-                frame[id_column] = None
-                frame[minutes_column] = np.nan
-                continue
-            value = self.minutes[np.arange(n_origins), order[:, rank]]
-            finite = np.isfinite(value)
-            frame[id_column] = np.where(finite, ids[order[:, rank]], None)
-            frame[minutes_column] = np.where(finite, value, np.nan)
-        frame["snap_m"] = self.origin_snap_m if self.origin_snap_m is not None else np.nan
-        frame["too_far"] = self.origin_too_far if self.origin_too_far is not None else False
-        frame["method"] = self.method
-        return frame[NEAREST_COLUMNS]
+        """For every origin: nearest and second-nearest destination and minutes (``NaN``/``None`` when unreachable).
+
+        Ties go to the destination listed first.
+        """
+        rows = np.repeat(np.arange(self.shape[0]), np.diff(self.table.indptr))
+        order = np.lexsort((self.table.indices, self.table.data, rows))
+        rows, data, cols = rows[order], self.table.data[order].astype(float), self.table.indices[order]
+        first = np.searchsorted(rows, np.arange(self.shape[0]))
+        count = np.diff(np.r_[first, len(rows)])
+        best = np.full((self.shape[0], 2), -1)
+        minutes = np.full((self.shape[0], 2), np.inf)
+        for rank in (0, 1):
+            has = count > rank
+            best[has, rank] = cols[first[has] + rank]
+            minutes[has, rank] = data[first[has] + rank]
+        return nearest_frame(
+            self.origin_ids,
+            self.destination_ids,
+            best,
+            minutes,
+            snap_m=self.origin_snap_m,
+            too_far=self.origin_too_far,
+            method=self.method,
+        )
 
     def save(self, path: str | Path) -> Path:
-        """Write the matrix to ``path`` (``.npz``) atomically."""
-        meta = {
-            "method": self.method,
-            "profile": self.profile,
-            "speed_kmh": self.speed_kmh,
-            "cutoff_minutes": self.cutoff_minutes,
-            "circuity": self.circuity,
-            "provenance": self.provenance,
-        }
+        """Write the matrix to ``path`` as a verified :mod:`geoplan.cache` entry (``.npz``, no pickles)."""
         arrays: dict[str, np.ndarray] = {
             "origin_ids": np.asarray(self.origin_ids, dtype=str),
             "destination_ids": np.asarray(self.destination_ids, dtype=str),
-            "minutes": self.minutes,
-            "meta": np.asarray(json.dumps(meta, default=str)),
+            "indptr": self.table.indptr,
+            "indices": self.table.indices,
+            "data": self.table.data,
         }
-        for name in ("origin_snap_m", "destination_snap_m", "origin_too_far", "destination_too_far"):
-            value = getattr(self, name)
-            if value is not None:
-                arrays[name] = value
-        with atomic_path(path) as tmp, tmp.open("wb") as handle:
-            np.savez(handle, **arrays)
-        return Path(path)
+        arrays.update({name: getattr(self, name) for name in _PER_POINT_ARRAYS if getattr(self, name) is not None})
+        meta = {
+            name: getattr(self, name)
+            for name in ("method", "profile", "speed_kmh", "cutoff_minutes", "circuity", "provenance")
+        }
+        return save_arrays(path, arrays, {"kind": "travel-times", "version": MATRIX_VERSION, **meta})
 
     @classmethod
     def load(cls, path: str | Path) -> TravelTimeMatrix:
-        """Read a matrix written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            optional = {
-                name: data[name] if name in data else None
-                for name in ("origin_snap_m", "destination_snap_m", "origin_too_far", "destination_too_far")
-            }
-            return cls(
-                origin_ids=data["origin_ids"].tolist(),
-                destination_ids=data["destination_ids"].tolist(),
-                minutes=data["minutes"],
-                **meta,
-                **optional,
-            )
+        """Read a matrix written by :meth:`save`.
+
+        Raises
+        ------
+        CacheError
+            The file is missing, damaged or from another geoplan version (a damaged file is removed).
+        """
+        matrix = _load_entry(Path(path))
+        if matrix is None:
+            msg = f"{path}: not a usable travel-time matrix file (missing, damaged or from another geoplan version)"
+            raise CacheError(msg)
+        return matrix
+
+
+def _csr_from_dense(dense: np.ndarray) -> sparse.csr_array:
+    rows, cols = np.nonzero(np.isfinite(dense))
+    indptr = np.searchsorted(rows, np.arange(dense.shape[0] + 1))
+    return sparse.csr_array((dense[rows, cols].astype(np.float32), cols, indptr), shape=dense.shape)
+
+
+def _stored(table: sparse.csr_array) -> np.ndarray:
+    mask = np.zeros(table.shape, dtype=bool)
+    mask[np.repeat(np.arange(table.shape[0]), np.diff(table.indptr)), table.indices] = True
+    return mask
+
+
+def _load_entry(path: Path) -> TravelTimeMatrix | None:
+    entry = load_arrays(path)
+    if entry is None:
+        return None
+    arrays, meta = entry
+    if meta.pop("kind", None) != "travel-times" or meta.pop("version", None) != MATRIX_VERSION:
+        return None
+    shape = (len(arrays["origin_ids"]), len(arrays["destination_ids"]))
+    return TravelTimeMatrix(
+        origin_ids=arrays["origin_ids"].tolist(),
+        destination_ids=arrays["destination_ids"].tolist(),
+        table=sparse.csr_array((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape),
+        **meta,
+        **{name: arrays.get(name) for name in _PER_POINT_ARRAYS},
+    )
+
+
+def nearest_frame(
+    origin_ids: Sequence[str],
+    destination_ids: Sequence[str],
+    best: np.ndarray,
+    minutes: np.ndarray,
+    *,
+    snap_m: np.ndarray | None,
+    too_far: np.ndarray | None,
+    method: str,
+) -> pd.DataFrame:
+    """The nearest-venue table from each origin's two best destination positions (``-1``: none) and minutes."""
+    ids = np.asarray(list(destination_ids) or [None], dtype=object)
+    frame = pd.DataFrame({"origin_id": list(origin_ids)})
+    for rank, (id_column, minutes_column) in enumerate([("nearest_id", "minutes"), ("second_id", "second_minutes")]):
+        found = (best[:, rank] >= 0) & np.isfinite(minutes[:, rank])
+        frame[id_column] = np.where(found, ids[np.maximum(best[:, rank], 0)], None)
+        frame[minutes_column] = np.where(found, minutes[:, rank], np.nan)
+    frame["snap_m"] = snap_m if snap_m is not None else np.nan
+    frame["too_far"] = too_far if too_far is not None else False
+    frame["method"] = method
+    return frame[NEAREST_COLUMNS]
 
 
 # --------------------------------------------------------------------------- engine
@@ -182,16 +299,72 @@ def check_extent(network: WalkNetwork, xy: np.ndarray, ids: list[str], *, what: 
             f"{what} {ids[first]!r} at ({xy[first, 0]:.0f}, {xy[first, 1]:.0f}) EPSG:27700 lies outside the walking "
             f"network's extent ({minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}); {int(outside.sum())} point(s) outside"
         )
-        raise InputError(msg, path=path, row=first + 1, field="coordinates")
+        raise InputError(msg, path=path, line=csv_line(path, first) if path is not None else None, field="coordinates")
 
 
-def _min_csr(rows: np.ndarray, cols: np.ndarray, data: np.ndarray, n: int) -> sparse.csr_array:
-    """CSR keeping the smallest of duplicate entries (scipy would add them up)."""
-    order = np.lexsort((data, cols, rows))
-    rows, cols, data = rows[order], cols[order], data[order]
-    first = np.ones(len(rows), dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    return sparse.csr_array((data[first], (rows[first], cols[first])), shape=(n, n))
+def check_within_area(area: StudyArea, xy: np.ndarray, ids: list[str], *, what: str, path: object = None) -> None:
+    """Raise if a point lies outside the study area and its margin (``area.catalogue.area.margin_m``).
+
+    Checked in every mode: crow-fly times have no network extent to catch a point in the wrong
+    place, and would happily measure from a venue in France.
+    """
+    margin = float(area.catalogue.area.margin_m)
+    window = area.boundary.geometry.buffer(margin).union_all()
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    outside = ~shapely.contains_xy(window, xy[:, 0], xy[:, 1])
+    if outside.any():
+        first = int(np.flatnonzero(outside)[0])
+        msg = (
+            f"{what} {ids[first]!r} at ({xy[first, 0]:.0f}, {xy[first, 1]:.0f}) EPSG:27700 lies outside {area.name} "
+            f"and its {margin:g} m margin; {int(outside.sum())} point(s) outside"
+        )
+        raise InputError(msg, path=path, line=csv_line(path, first) if path is not None else None, field="coordinates")
+
+
+@dataclass
+class PointLegs:
+    """How joined points reach their edge's ends: minutes to ``u`` and to ``v``, access leg included."""
+
+    joined: np.ndarray
+    edge: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    to_u: np.ndarray
+    to_v: np.ndarray
+
+
+def point_legs(network: WalkNetwork, snap: Snap, pace: WalkProfile) -> PointLegs:
+    """The legs of the snapped points that join the network (``too_far`` ones are left out)."""
+    joined = np.flatnonzero(~snap.too_far)
+    edge = snap.edge[joined]
+    edge_minutes = network.edge_minutes(pace)[edge]
+    access = snap.distance_m[joined] / pace.metres_per_minute
+    fraction = snap.fraction[joined]
+    return PointLegs(
+        joined,
+        edge,
+        network.edge_u[edge],
+        network.edge_v[edge],
+        access + fraction * edge_minutes,
+        access + (1 - fraction) * edge_minutes,
+    )
+
+
+def source_graph(network: WalkNetwork, legs: PointLegs, pace: WalkProfile) -> sparse.csr_array:
+    """The network's CSR with one virtual node per joined point appended (rows ``n, n + 1, ...``), joined to its edge's ends.
+
+    Virtual nodes only have edges out (to both ends of their edge), so they act as sources and
+    are never walked through. The rows are appended to the network's own CSR: no re-sort.
+    """
+    base = network.weights(pace)
+    n, k = network.n_nodes, len(legs.joined)
+    loop = legs.u == legs.v
+    cols = np.column_stack([legs.u, legs.v])
+    data = np.column_stack([np.where(loop, np.minimum(legs.to_u, legs.to_v), legs.to_u), legs.to_v])
+    keep = np.column_stack([np.ones(k, dtype=bool), ~loop])
+    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(keep.sum(axis=1))])
+    indices = np.concatenate([base.indices, cols[keep]])
+    return sparse.csr_array((np.concatenate([base.data, data[keep]]), indices, indptr), shape=(n + k, n + k))
 
 
 def source_node_minutes(
@@ -214,59 +387,110 @@ def source_node_minutes(
         with ``min_only`` (then ``sources`` gives the nearest point's index, ``-1`` if none).
     """
     n = network.n_nodes
-    joined = np.flatnonzero(~snap.too_far)
-    k = len(joined)
-    edge = snap.edge[joined]
-    fraction = snap.fraction[joined]
-    edge_minutes = network.edge_minutes(profile)[edge]
-    access = snap.distance_m[joined] / profile.metres_per_minute
-    base = network.weights(profile).tocoo()
-    virtual = n + np.arange(k)
-    rows = np.concatenate([base.row, virtual, virtual])
-    cols = np.concatenate([base.col, network.edge_u[edge], network.edge_v[edge]])
-    data = np.concatenate([base.data, access + fraction * edge_minutes, access + (1 - fraction) * edge_minutes])
-    graph = _min_csr(rows.astype(np.int64), cols.astype(np.int64), data, n + k)
+    legs = point_legs(network, snap, profile)
+    k = len(legs.joined)
     bound = np.inf if limit is None else limit
     if min_only:
         if k == 0:
             return np.full(n, np.inf), np.full(n, -1)
-        times, _, sources = dijkstra(graph, directed=True, indices=virtual, limit=bound, min_only=True, return_predecessors=True)
-        sources = np.where(sources[:n] >= n, joined[np.clip(sources[:n] - n, 0, None)], -1)
+        graph = source_graph(network, legs, profile)
+        times, _, sources = dijkstra(
+            graph, directed=True, indices=n + np.arange(k), limit=bound, min_only=True, return_predecessors=True
+        )
+        sources = np.where(sources[:n] >= n, legs.joined[np.clip(sources[:n] - n, 0, None)], -1)
         return times[:n], sources
     full = np.full((len(snap.edge), n), np.inf)
     if k:
-        full[joined] = dijkstra(graph, directed=True, indices=virtual, limit=bound)[:, :n]
+        graph = source_graph(network, legs, profile)
+        full[legs.joined] = dijkstra(graph, directed=True, indices=n + np.arange(k), limit=bound)[:, :n]
     return full, None
 
 
-def _origin_minutes(
-    network: WalkNetwork, node_times: np.ndarray, origins: Snap, destinations: Snap, profile: WalkProfile
-) -> np.ndarray:
-    """Destination × origin minutes from node times, the origins' own edges and access legs."""
-    edge_minutes = network.edge_minutes(profile)
-    result = np.full((node_times.shape[0], len(origins.edge)), np.inf)
-    joined = np.flatnonzero(~origins.too_far)
-    edge = origins.edge[joined]
-    fraction = origins.fraction[joined]
-    to_u = fraction * edge_minutes[edge]
-    to_v = (1 - fraction) * edge_minutes[edge]
-    access = origins.distance_m[joined] / profile.metres_per_minute
-    via_u = node_times[:, network.edge_u[edge]] + to_u
-    via_v = node_times[:, network.edge_v[edge]] + to_v
-    result[:, joined] = np.minimum(via_u, via_v) + access
-    # an origin on the same edge as a destination can walk straight along it
-    for j in np.flatnonzero(~destinations.too_far):
-        same = joined[edge == destinations.edge[j]]
-        if len(same) == 0:
-            continue
-        e = destinations.edge[j]
-        direct = (
-            np.abs(origins.fraction[same] - destinations.fraction[j]) * edge_minutes[e]
-            + origins.distance_m[same] / profile.metres_per_minute
-            + destinations.distance_m[j] / profile.metres_per_minute
+def same_edge_minutes(
+    origins: PointLegs,
+    origin_snap: Snap,
+    destination_snap: Snap,
+    destination: int,
+    pace: WalkProfile,
+    edge_minutes: np.ndarray,
+    by_edge: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Origins on the destination's own edge (positions into ``origins.joined``) and their minutes walking straight along it."""
+    order, sorted_edges = by_edge
+    edge = destination_snap.edge[destination]
+    same = order[np.searchsorted(sorted_edges, edge, "left") : np.searchsorted(sorted_edges, edge, "right")]
+    points = origins.joined[same]
+    direct = (
+        np.abs(origin_snap.fraction[points] - destination_snap.fraction[destination]) * edge_minutes[edge]
+        + (origin_snap.distance_m[points] + destination_snap.distance_m[destination]) / pace.metres_per_minute
+    )
+    return same, direct
+
+
+def _destination_blocks(
+    network: WalkNetwork, origin_snap: Snap, destination_snap: Snap, pace: WalkProfile, cutoff: float | None
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Blocks of destination × origin pairs within the cutoff: ``(destination, origin, minutes)`` positions and values.
+
+    Each block of destinations is one Dijkstra bounded by the cutoff; only the nodes it reached
+    are expanded to the origins on their edges (through a node → origin-end index built once),
+    so the work follows the pairs within reach, not destinations × origins.
+    """
+    origins = point_legs(network, origin_snap, pace)
+    destinations = point_legs(network, destination_snap, pace)
+    if len(destinations.joined) == 0 or len(origins.joined) == 0:
+        return
+    n = network.n_nodes
+    graph = source_graph(network, destinations, pace)
+    edge_minutes = network.edge_minutes(pace)
+    # every origin twice, once at each end of its edge, grouped by node
+    end_node = np.concatenate([origins.u, origins.v])
+    by_node = np.argsort(end_node, kind="stable")
+    end_origin = np.tile(origins.joined, 2)[by_node]
+    end_leg = np.concatenate([origins.to_u, origins.to_v])[by_node]
+    end_start = np.searchsorted(end_node[by_node], np.arange(n + 1))
+    order = np.argsort(origins.edge, kind="stable")
+    by_edge = (order, origins.edge[order])
+    size = max(1, BLOCK_BYTES // (8 * graph.shape[0]))
+    bound = np.inf if cutoff is None else cutoff
+    for start in range(0, len(destinations.joined), size):
+        members = np.arange(start, min(start + size, len(destinations.joined)))
+        times = dijkstra(graph, directed=True, indices=n + members, limit=bound)[:, :n]
+        row, node = np.nonzero(times <= bound)
+        reached = times[row, node]
+        del times
+        count = end_start[node + 1] - end_start[node]
+        entry = np.repeat(end_start[node], count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        rows, points, minutes = (
+            [np.repeat(row, count)],
+            [end_origin[entry]],
+            [np.repeat(reached, count) + end_leg[entry]],
         )
-        result[j, same] = np.minimum(result[j, same], direct)
-    return result
+        # an origin on the same edge as a destination can walk straight along it
+        for block_row, destination in enumerate(destinations.joined[members]):
+            same, direct = same_edge_minutes(
+                origins, origin_snap, destination_snap, destination, pace, edge_minutes, by_edge
+            )
+            rows.append(np.full(len(same), block_row))
+            points.append(origins.joined[same])
+            minutes.append(direct)
+        row, point, value = np.concatenate(rows), np.concatenate(points), np.concatenate(minutes)
+        keep = value <= bound
+        row, point, value = row[keep], point[keep], value[keep]
+        # the quickest of each destination and origin's candidates (via u, via v, along the edge)
+        key = row.astype(np.int64) * len(origin_snap.edge) + point
+        order_key = np.lexsort((value, key))
+        key, value = key[order_key], value[order_key]
+        first = np.ones(len(key), dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        key, value = key[first], value[first]
+        yield destinations.joined[members][key // len(origin_snap.edge)], key % len(origin_snap.edge), value
+
+
+def as_points(values: np.ndarray, ids: Sequence[object] | None) -> tuple[np.ndarray, list[str]]:
+    """Coordinates as an ``(n, 2)`` float array and their labels as strings (default: positions)."""
+    xy = np.asarray(values, dtype=float).reshape(-1, 2)
+    return xy, [str(i) for i in (ids if ids is not None else range(len(xy)))]
 
 
 def travel_time_matrix(
@@ -281,7 +505,7 @@ def travel_time_matrix(
     max_snap_m: float | None = None,
     check_bounds: bool = True,
 ) -> TravelTimeMatrix:
-    """Walking minutes from every origin to every destination on ``network``.
+    """Walking minutes from every origin to every destination on ``network``, kept for the pairs within the cutoff.
 
     Parameters
     ----------
@@ -294,7 +518,8 @@ def travel_time_matrix(
     profile
         ``walk``, ``buggy``, a speed in km/h or a :class:`WalkProfile`.
     cutoff_minutes
-        Pairs farther apart than this are ``inf``; also bounds the search, which makes it faster.
+        Pairs farther apart than this are unreachable (not stored); it also bounds each venue's
+        search. Give the largest band: without it every pair is stored.
     max_snap_m
         Snapping threshold (default ``settings.max_snap_m``); farther points are flagged and unreachable.
     check_bounds
@@ -302,24 +527,28 @@ def travel_time_matrix(
     """
     pace = get_profile(profile)
     cutoff = check_cutoff(cutoff_minutes)
-    origins = np.asarray(origins, dtype=float).reshape(-1, 2)
-    destinations = np.asarray(destinations, dtype=float).reshape(-1, 2)
-    origin_ids = [str(i) for i in (origin_ids if origin_ids is not None else range(len(origins)))]
-    destination_ids = [str(i) for i in (destination_ids if destination_ids is not None else range(len(destinations)))]
+    origins, origin_ids = as_points(origins, origin_ids)
+    destinations, destination_ids = as_points(destinations, destination_ids)
     if check_bounds:
         check_extent(network, origins, origin_ids, what="origin")
         check_extent(network, destinations, destination_ids, what="destination")
     origin_snap = network.snap(origins, max_snap_m=max_snap_m)
     destination_snap = network.snap(destinations, max_snap_m=max_snap_m)
-    node_times, _ = source_node_minutes(network, destination_snap, pace, limit=cutoff)
-    minutes = _origin_minutes(network, node_times, origin_snap, destination_snap, pace).T
-    if cutoff is not None:
-        minutes[minutes > cutoff] = np.inf
+    rows, cols, values = [np.zeros(0, dtype=np.int32)], [np.zeros(0, dtype=np.int32)], [np.zeros(0, dtype=np.float32)]
+    for destination, origin, minutes in _destination_blocks(network, origin_snap, destination_snap, pace, cutoff):
+        rows.append(origin.astype(np.int32))
+        cols.append(destination.astype(np.int32))
+        values.append(minutes.astype(np.float32))
+    shape = (len(origins), len(destinations))
+    table = sparse.coo_array(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=shape
+    ).tocsr()
+    table.has_sorted_indices or table.sort_indices()
     return TravelTimeMatrix(
         origin_ids=origin_ids,
         destination_ids=destination_ids,
-        minutes=np.ascontiguousarray(minutes),
-        method="network",
+        table=table,
+        method=NETWORK,
         profile=pace.name,
         speed_kmh=pace.speed_kmh,
         cutoff_minutes=cutoff,
@@ -331,51 +560,8 @@ def travel_time_matrix(
     )
 
 
-def nearest_venue(
-    network: WalkNetwork,
-    origins: np.ndarray,
-    destinations: np.ndarray,
-    *,
-    profile: str | float | WalkProfile = "walk",
-    cutoff_minutes: float | None = None,
-    max_snap_m: float | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Minutes to, and index of, every origin's nearest destination with one multi-source Dijkstra.
-
-    Cheaper than :func:`travel_time_matrix` when only the nearest is wanted (index ``-1`` and
-    ``inf`` minutes where none is reachable within the cutoff).
-    """
-    pace = get_profile(profile)
-    cutoff = check_cutoff(cutoff_minutes)
-    origin_snap = network.snap(np.asarray(origins, dtype=float), max_snap_m=max_snap_m)
-    destination_snap = network.snap(np.asarray(destinations, dtype=float), max_snap_m=max_snap_m)
-    node_times, sources = source_node_minutes(network, destination_snap, pace, limit=cutoff, min_only=True)
-    edge_minutes = network.edge_minutes(pace)
-    minutes = np.full(len(origin_snap.edge), np.inf)
-    nearest = np.full(len(origin_snap.edge), -1)
-    joined = np.flatnonzero(~origin_snap.too_far)
-    edge = origin_snap.edge[joined]
-    fraction = origin_snap.fraction[joined]
-    via_u = node_times[network.edge_u[edge]] + fraction * edge_minutes[edge]
-    via_v = node_times[network.edge_v[edge]] + (1 - fraction) * edge_minutes[edge]
-    access = origin_snap.distance_m[joined] / pace.metres_per_minute
-    minutes[joined] = np.minimum(via_u, via_v) + access
-    nearest[joined] = np.where(via_u <= via_v, sources[network.edge_u[edge]], sources[network.edge_v[edge]])
-    for j in np.flatnonzero(~destination_snap.too_far):
-        same = joined[edge == destination_snap.edge[j]]
-        direct = (
-            np.abs(origin_snap.fraction[same] - destination_snap.fraction[j]) * edge_minutes[destination_snap.edge[j]]
-            + (origin_snap.distance_m[same] + destination_snap.distance_m[j]) / pace.metres_per_minute
-        )
-        better = direct < minutes[same]
-        minutes[same[better]] = direct[better]
-        nearest[same[better]] = j
-    if cutoff is not None:
-        beyond = minutes > cutoff
-        minutes[beyond] = np.inf
-        nearest[beyond] = -1
-    nearest[~np.isfinite(minutes)] = -1
-    return minutes, nearest
+#: Most origin × destination pairs of one crow-fly matrix: it is dense, 25 million pairs peak at about 1.2 GB.
+MAX_CROWFLY_PAIRS = 20_000_000
 
 
 def crowfly_matrix(
@@ -394,17 +580,24 @@ def crowfly_matrix(
     if not np.isfinite(circuity) or circuity < 1:
         msg = f"circuity factor must be at least 1, got {circuity!r}"
         raise InputError(msg, field="crowfly_circuity")
-    origins = np.asarray(origins, dtype=float).reshape(-1, 2)
-    destinations = np.asarray(destinations, dtype=float).reshape(-1, 2)
+    origins, origin_ids = as_points(origins, origin_ids)
+    destinations, destination_ids = as_points(destinations, destination_ids)
+    pairs = len(origins) * len(destinations)
+    if pairs > MAX_CROWFLY_PAIRS:
+        msg = (
+            f"{len(origins):,} origins × {len(destinations):,} destinations is {pairs:,} pairs; crow-fly estimates "
+            f"are made for at most {MAX_CROWFLY_PAIRS:,} at once (about 1 GB of memory)"
+        )
+        raise InputError(msg, field="origins")
     distance = np.hypot(origins[:, None, 0] - destinations[None, :, 0], origins[:, None, 1] - destinations[None, :, 1])
     minutes = distance * circuity / pace.metres_per_minute
     if cutoff is not None:
         minutes[minutes > cutoff] = np.inf
     return TravelTimeMatrix(
-        origin_ids=[str(i) for i in (origin_ids if origin_ids is not None else range(len(origins)))],
-        destination_ids=[str(i) for i in (destination_ids if destination_ids is not None else range(len(destinations)))],
-        minutes=minutes,
-        method="crow-fly",
+        origin_ids=origin_ids,
+        destination_ids=destination_ids,
+        table=minutes,
+        method=CROW_FLY,
         profile=pace.name,
         speed_kmh=pace.speed_kmh,
         cutoff_minutes=cutoff,
@@ -428,17 +621,7 @@ def read_points_csv(path: str | Path, *, what: str = "points") -> tuple[list[str
         Great Britain, or latitude and longitude that look swapped.
     """
     path = Path(path)
-    if not path.is_file():
-        msg = f"{what} file not found"
-        raise InputError(msg, path=path)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        msg = f"{what} file is empty"
-        raise InputError(msg, path=path) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        msg = f"not a readable CSV ({str(exc).splitlines()[0]})"
-        raise InputError(msg, path=path) from None
+    frame = read_csv(path)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if "id" not in frame.columns:
         msg = f"missing column 'id'; expected id,lon,lat or id,x,y (found {','.join(frame.columns)})"
@@ -460,24 +643,24 @@ def read_points_csv(path: str | Path, *, what: str = "points") -> tuple[list[str
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             msg = f"not a number: {frame[column].iloc[row]!r}"
-            raise InputError(msg, path=path, row=row + 1, field=column)
+            raise InputError(msg, path=path, line=csv_line(path, row), field=column)
         values[:, k] = numbers.to_numpy(float)
     ids = frame["id"].str.strip()
     if (ids == "").any():
         row = int(np.flatnonzero((ids == "").to_numpy())[0])
-        raise InputError("empty id", path=path, row=row + 1, field="id")
+        raise InputError("empty id", path=path, line=csv_line(path, row), field="id")
     duplicated = ids.duplicated()
     if duplicated.any():
         row = int(np.flatnonzero(duplicated.to_numpy())[0])
         msg = f"duplicate id {ids.iloc[row]!r}"
-        raise InputError(msg, path=path, row=row + 1, field="id")
+        raise InputError(msg, path=path, line=csv_line(path, row), field="id")
     if geographic:
         return ids.tolist(), _lonlat_to_bng(values, path)
     outside = (values[:, 0] < 0) | (values[:, 0] > _BNG_MAX_X) | (values[:, 1] < 0) | (values[:, 1] > _BNG_MAX_Y)
     if outside.any():
         row = int(np.flatnonzero(outside)[0])
         msg = f"({values[row, 0]:g}, {values[row, 1]:g}) is not an EPSG:27700 coordinate in Great Britain (metres expected)"
-        raise InputError(msg, path=path, row=row + 1, field="x")
+        raise InputError(msg, path=path, line=csv_line(path, row), field="x")
     return ids.tolist(), values
 
 
@@ -489,27 +672,20 @@ def _lonlat_to_bng(values: np.ndarray, path: Path) -> np.ndarray:
     if swapped.any():
         row = int(np.flatnonzero(swapped)[0])
         msg = f"lon {lon[row]:g} and lat {lat[row]:g} look swapped (British latitudes are 49-61)"
-        raise InputError(msg, path=path, row=row + 1, field="lat")
+        raise InputError(msg, path=path, line=csv_line(path, row), field="lat")
     outside = (lat < _UK_LAT[0]) | (lat > _UK_LAT[1]) | (lon < _UK_LON[0]) | (lon > _UK_LON[1])
     if outside.any():
         row = int(np.flatnonzero(outside)[0])
         msg = f"lon {lon[row]:g}, lat {lat[row]:g} is not in Great Britain (use id,x,y for EPSG:27700 metres)"
-        raise InputError(msg, path=path, row=row + 1, field="lon")
+        raise InputError(msg, path=path, line=csv_line(path, row), field="lon")
     transformer = Transformer.from_crs(settings.display_crs, settings.measure_crs, always_xy=True)
     x, y = transformer.transform(lon, lat)
     return np.column_stack([x, y])
 
 
 # --------------------------------------------------------------------------- study areas
-def _xy(frame: Any) -> np.ndarray:
+def _xy(frame: gpd.GeoDataFrame) -> np.ndarray:
     return np.column_stack([frame.geometry.x.to_numpy(float), frame.geometry.y.to_numpy(float)])
-
-
-def _matrix_key(inputs: dict[str, Any], arrays: list[np.ndarray]) -> str:
-    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode())
-    for array in arrays:
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
 
 
 def study_area_travel_times(
@@ -518,34 +694,47 @@ def study_area_travel_times(
     profile: str | float | WalkProfile = "buggy",
     cutoff_minutes: float | None = None,
     network: WalkNetwork | None = None,
+    method: str | None = None,
     use_cache: bool = True,
 ) -> TravelTimeMatrix:
     """Minutes from every origin of ``area.children`` to every located venue of ``area.venues``.
 
-    Uses ``network`` if given, else the area's network (configured OSM file or cached Overpass
-    network); without one, falls back to crow-fly with the area's calibrated circuity factor
-    (``area.catalogue.network.crowfly_circuity``), marked ``method="crow-fly"``. The matrix is
-    cached on disk under ``settings.cache_dir / "traveltimes"`` keyed by a hash of its inputs.
+    Parameters
+    ----------
+    method
+        ``"network"``: walk ``network`` (or, when not given, the area's network); ``"crow-fly"``:
+        straight line × the area's calibrated circuity factor (``area.catalogue.network.crowfly_circuity``),
+        without looking for a network. ``None``: ``network`` if given, else the area's network, else
+        crow-fly when ``settings.allow_crowfly_fallback`` allows it. A
+        :class:`~geoplan.workspace.Workspace` decides and passes it.
+
+    The matrix is cached (:mod:`geoplan.cache`, kind ``traveltimes``) keyed by a hash of its inputs.
 
     Raises
     ------
     NetworkUnavailableError
-        No network and ``settings.allow_crowfly_fallback`` is off.
+        A network is needed (``method="network"``, or no fallback allowed) and there is none.
     """
+    if method not in (None, NETWORK, CROW_FLY):
+        msg = f"method must be {NETWORK!r} or {CROW_FLY!r}, got {method!r}"
+        raise InputError(msg, field="method")
     pace = get_profile(profile)
     cutoff = check_cutoff(cutoff_minutes)
-    network = network if network is not None else study_area_network(area)
+    if method != CROW_FLY and network is None:
+        network = study_area_network(area)
+        if network is None and (method == NETWORK or not settings.allow_crowfly_fallback):
+            msg = f"no walking network for {area.name}: configure network.osm_file or run 'geoplan data fetch'"
+            raise NetworkUnavailableError(msg)
+    if method == CROW_FLY:
+        network = None
     located = area.venues[area.venues["located"]] if "located" in area.venues else area.venues
     origin_ids = area.children["origin_id"].astype(str).tolist()
     venue_ids = located["venue_id"].astype(str).tolist()
     origins, venues = _xy(area.children), _xy(located)
-    if network is None and not settings.allow_crowfly_fallback:
-        msg = f"no walking network for {area.name}: configure network.osm_file or run 'geoplan data fetch'"
-        raise NetworkUnavailableError(msg)
     circuity = float(area.catalogue.network.crowfly_circuity)
     inputs = {
         "version": MATRIX_VERSION,
-        "method": "network" if network is not None else "crow-fly",
+        "method": NETWORK if network is not None else CROW_FLY,
         "network": None
         if network is None
         else [
@@ -560,24 +749,39 @@ def study_area_travel_times(
         "origins": origin_ids,
         "venues": venue_ids,
     }
-    cache_file = Path(settings.cache_dir) / "traveltimes" / f"{_matrix_key(inputs, [origins, venues])}.npz"
-    if use_cache and cache_file.is_file():
-        return TravelTimeMatrix.load(cache_file)
+    cache_file = entry_path("traveltimes", hash_key(inputs, origins, venues)) if use_cache else None
+    if cache_file is not None and (cached := _load_entry(cache_file)) is not None:
+        return cached
     if network is None:
         matrix = crowfly_matrix(
-            origins, venues, circuity=circuity, origin_ids=origin_ids, destination_ids=venue_ids, profile=pace, cutoff_minutes=cutoff
+            origins,
+            venues,
+            circuity=circuity,
+            origin_ids=origin_ids,
+            destination_ids=venue_ids,
+            profile=pace,
+            cutoff_minutes=cutoff,
         )
         matrix.provenance["crowfly_calibration"] = area.catalogue.network.crowfly_calibration
     else:
         matrix = travel_time_matrix(
-            network, origins, venues, origin_ids=origin_ids, destination_ids=venue_ids, profile=pace, cutoff_minutes=cutoff, check_bounds=False
+            network,
+            origins,
+            venues,
+            origin_ids=origin_ids,
+            destination_ids=venue_ids,
+            profile=pace,
+            cutoff_minutes=cutoff,
+            check_bounds=False,
         )
-    if use_cache:
+    if cache_file is not None:
         matrix.save(cache_file)
     return matrix
 
 
-def travel_times_to_points(area: StudyArea, travel_times: TravelTimeMatrix, *, points: Any, ids: list[str]) -> np.ndarray:
+def travel_times_to_points(
+    area: StudyArea, travel_times: TravelTimeMatrix, *, points: gpd.GeoSeries, ids: list[str]
+) -> np.ndarray:
     """Minutes from the rows of ``travel_times`` to extra points, with the same engine, pace and cutoff.
 
     Returns an ``(n_origins, len(points))`` array in the row order of ``travel_times``.
@@ -589,15 +793,29 @@ def travel_times_to_points(area: StudyArea, travel_times: TravelTimeMatrix, *, p
         raise InputError(msg, field="origin_ids", row=missing[0])
     origins = _xy(by_id.loc[list(travel_times.origin_ids)])
     targets = np.column_stack([np.asarray(points.x, dtype=float), np.asarray(points.y, dtype=float)])
-    pace = WalkProfile(travel_times.profile, travel_times.speed_kmh, settings.steps_extra_minutes.get(travel_times.profile, 0.0))
-    if travel_times.method == "crow-fly":
-        extra = crowfly_matrix(origins, targets, circuity=float(travel_times.circuity or area.catalogue.network.crowfly_circuity), profile=pace, cutoff_minutes=travel_times.cutoff_minutes)
+    pace = WalkProfile(
+        travel_times.profile, travel_times.speed_kmh, settings.steps_extra_minutes.get(travel_times.profile, 0.0)
+    )
+    if travel_times.method == CROW_FLY:
+        extra = crowfly_matrix(
+            origins,
+            targets,
+            circuity=float(travel_times.circuity or area.catalogue.network.crowfly_circuity),
+            profile=pace,
+            cutoff_minutes=travel_times.cutoff_minutes,
+        )
         return extra.minutes
     network = study_area_network(area)
     if network is None:
         msg = f"the matrix is a network result but no walking network is available for {area.name}"
         raise NetworkUnavailableError(msg)
     extra = travel_time_matrix(
-        network, origins, targets, destination_ids=list(ids), profile=pace, cutoff_minutes=travel_times.cutoff_minutes, check_bounds=False
+        network,
+        origins,
+        targets,
+        destination_ids=list(ids),
+        profile=pace,
+        cutoff_minutes=travel_times.cutoff_minutes,
+        check_bounds=False,
     )
     return extra.minutes

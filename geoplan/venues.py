@@ -13,12 +13,11 @@ import re
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from geoplan import settings
 from geoplan.errors import InputError
-from geoplan.fileio import read_csv
+from geoplan.fileio import csv_line, read_csv
 
 VENUE_KINDS = (
     "childrens_centre",
@@ -51,8 +50,10 @@ SESSION_COLUMNS = (
 )
 #: UK postcode shape (outward code, space optional, inward code).
 POSTCODE_PATTERN = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
-#: Spreadsheet rows are numbered from 1 and the header is row 1.
-FIRST_DATA_ROW = 2
+#: Largest sessions a week one session line can stand for (a daily session, morning and afternoon, is 14).
+MAX_SESSIONS_PER_WEEK = 100
+#: Largest capacity of one session (children); a big hall holds a few hundred.
+MAX_CAPACITY = 10_000
 
 
 def normalise_postcode(value: str) -> str:
@@ -107,30 +108,29 @@ def load_venues(path: str | Path, postcodes: gpd.GeoDataFrame) -> gpd.GeoDataFra
     duplicate = _first_duplicate(venues["venue_id"])
     if duplicate is not None:
         msg = f"duplicate venue id {duplicate[1]!r}"
-        raise InputError(msg, path=path, row=duplicate[0] + FIRST_DATA_ROW, field="venue_id")
+        raise InputError(msg, path=path, line=csv_line(path, duplicate[0]), field="venue_id")
     lookup = postcodes.set_index("postcode").geometry
     points = []
     for index, venue in venues.iterrows():
-        row = index + FIRST_DATA_ROW
         if not venue["venue_id"].strip():
             msg = "empty venue id"
-            raise InputError(msg, path=path, row=row, field="venue_id")
+            raise InputError(msg, path=path, line=csv_line(path, index), field="venue_id")
         if venue["kind"] not in VENUE_KINDS:
             msg = f"unknown kind {venue['kind']!r}; expected one of {', '.join(VENUE_KINDS)}"
-            raise InputError(msg, path=path, row=row, field="kind")
+            raise InputError(msg, path=path, line=csv_line(path, index), field="kind")
         if venue["status_2021"] not in STATUSES_2021:
             msg = f"unknown status {venue['status_2021']!r}; expected one of {', '.join(STATUSES_2021)}"
-            raise InputError(msg, path=path, row=row, field="status_2021")
+            raise InputError(msg, path=path, line=csv_line(path, index), field="status_2021")
         if not venue["postcode"].strip():
             points.append(None)
             continue
         postcode = normalise_postcode(venue["postcode"])
         if not POSTCODE_PATTERN.match(postcode):
             msg = f"malformed postcode {venue['postcode']!r}"
-            raise InputError(msg, path=path, row=row, field="postcode")
+            raise InputError(msg, path=path, line=csv_line(path, index), field="postcode")
         if postcode not in lookup.index:
             msg = f"postcode {postcode} is not a live postcode in OS Code-Point Open within the study area"
-            raise InputError(msg, path=path, row=row, field="postcode")
+            raise InputError(msg, path=path, line=csv_line(path, index), field="postcode")
         venues.loc[index, "postcode"] = postcode
         points.append(lookup.loc[postcode])
     venues["located"] = [point is not None for point in points]
@@ -147,18 +147,18 @@ def load_sessions(path: str | Path, venue_ids: pd.Series) -> pd.DataFrame:
     duplicate = _first_duplicate(sessions["session_id"])
     if duplicate is not None:
         msg = f"duplicate session id {duplicate[1]!r}"
-        raise InputError(msg, path=path, row=duplicate[0] + FIRST_DATA_ROW, field="session_id")
+        raise InputError(msg, path=path, line=csv_line(path, duplicate[0]), field="session_id")
     known = set(venue_ids)
     for index, session in sessions.iterrows():
         if session["venue_id"] not in known:
             msg = f"unknown venue id {session['venue_id']!r}"
-            raise InputError(msg, path=path, row=index + FIRST_DATA_ROW, field="venue_id")
-    for column in ("sessions_per_week", "capacity"):
-        numbers = pd.to_numeric(sessions[column].replace("", np.nan), errors="coerce")
-        bad = numbers.isna() & sessions[column].ne("") | (numbers < 0)
+            raise InputError(msg, path=path, line=csv_line(path, index), field="venue_id")
+    for column, largest in (("sessions_per_week", MAX_SESSIONS_PER_WEEK), ("capacity", MAX_CAPACITY)):
+        numbers = pd.to_numeric(sessions[column].mask(sessions[column].eq("")), errors="coerce")
+        bad = numbers.isna() & sessions[column].ne("") | ~(numbers.isna() | numbers.between(0, largest))
         if bad.any():
             index = int(bad[bad].index[0])
-            msg = f"not a non-negative number: {sessions.loc[index, column]!r}"
-            raise InputError(msg, path=path, row=index + FIRST_DATA_ROW, field=column)
+            msg = f"{sessions.loc[index, column][:40]!r} is not a number from 0 to {largest:,}"
+            raise InputError(msg, path=path, line=csv_line(path, index), field=column)
         sessions[column] = numbers.astype(float)
     return sessions

@@ -48,6 +48,9 @@ class Workspace:
         A walking network to use instead of the area's own (for example one built from ``--osm``).
     fetch_network
         Download the area's network from Overpass when no OSM file or cached network exists.
+    crowfly
+        Use the calibrated crow-fly estimate even where a network exists (to measure what the
+        fallback would have said).
 
     Notes
     -----
@@ -62,13 +65,15 @@ class Workspace:
         data_dir: str | os.PathLike[str] | None = None,
         network: WalkNetwork | None = None,
         fetch_network: bool = False,
+        crowfly: bool = False,
     ) -> None:
         self.profile = get_profile(profile)
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.fetch_network = fetch_network
         self._lock = threading.RLock()
         self._matrices: dict[tuple[str, float, float | None], TravelTimeMatrix] = {}
-        self._network: object = network if network is not None else _UNSET
+        self.crowfly = crowfly
+        self._network: object = None if crowfly else network if network is not None else _UNSET
         if isinstance(area, StudyArea):
             self._area: StudyArea | None = area
             self.area_path = Path(area.catalogue.path).resolve() if area.catalogue.path is not None else None
@@ -106,7 +111,7 @@ class Workspace:
             if self._network is _UNSET:
                 self._network = study_area_network(self.area, fetch=self.fetch_network)
             network = self._network
-        if network is None and not settings.allow_crowfly_fallback:
+        if network is None and not settings.allow_crowfly_fallback and not self.crowfly:
             msg = f"no walking network for {self.area.name}: name an OSM file in the area's catalogue (network.osm_file) or run 'geoplan data fetch'"
             raise NetworkUnavailableError(msg)
         return network  # type: ignore[return-value]
@@ -126,8 +131,9 @@ class Workspace:
         key = (pace.name, pace.speed_kmh, cutoff_minutes)
         with self._lock:
             if key not in self._matrices:
+                network = self.network
                 self._matrices[key] = study_area_travel_times(
-                    self.area, profile=pace, cutoff_minutes=cutoff_minutes, network=self.network
+                    self.area, profile=pace, cutoff_minutes=cutoff_minutes, network=network, method=NETWORK if network is not None else CROW_FLY
                 )
             return self._matrices[key]
 

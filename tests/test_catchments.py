@@ -3,6 +3,7 @@ vector reference, the grid cache, crow-fly and calibration."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,8 +14,8 @@ import shapely
 from fixtures_network import NEWPORT, ORS, POIS, grid, hand_network, network_cache, newport  # noqa: F401
 
 from geoplan import settings
-from geoplan.catchgrid import catchment_grid
 from geoplan.bands import check_bands
+from geoplan.catchgrid import catchment_grid
 from geoplan.catchments import (
     calibrate_against_ors,
     crowfly_isochrones,
@@ -76,12 +77,18 @@ def test_river_crossed_by_one_bridge() -> None:
 def test_newport_catchments_nested_with_holes_and_tighter_than_hull(newport, osm_dir: Path) -> None:
     pois = gpd.read_file(osm_dir / POIS).to_crs(settings.measure_crs)
     libraries = pois[pois["amenity"] == "library"].head(3)
-    frame = isochrones(newport, libraries.get_coordinates().to_numpy(), venue_ids=libraries["name"].tolist(), minutes="10,15,20", profile="buggy")
+    frame = isochrones(
+        newport,
+        libraries.get_coordinates().to_numpy(),
+        venue_ids=libraries["name"].tolist(),
+        minutes="10,15,20",
+        profile="buggy",
+    )
     assert len(frame) == 9 and frame.crs == "EPSG:27700" and frame.geometry.is_valid.all()
     for _, group in frame.groupby("venue_id"):
         polygons = group.sort_values("band").geometry.to_list()
         assert polygons[0].area < polygons[1].area < polygons[2].area
-        for small, big in zip(polygons, polygons[1:], strict=False):
+        for small, big in itertools.pairwise(polygons):
             assert small.difference(big).area < 1e-3
         largest = polygons[-1]
         hull = largest.convex_hull
@@ -160,7 +167,9 @@ def test_grid_catchments_match_an_exact_vector_reference(newport, osm_dir: Path)
     libraries = pois[pois["amenity"] == "library"].head(2).get_coordinates().to_numpy()
     for resolution, floor in ((10.0, 0.97), (5.0, 0.985)):
         frame = isochrones(newport, libraries, minutes=[10, 15], profile="buggy", resolution_m=resolution)
-        for (j, band), polygon in zip(zip(frame["venue_id"].astype(int), frame["band"], strict=True), frame.geometry, strict=True):
+        for (j, band), polygon in zip(
+            zip(frame["venue_id"].astype(int), frame["band"], strict=True), frame.geometry, strict=True
+        ):
             reference = _vector_reference(newport, libraries[j], band, "buggy")
             iou = polygon.intersection(reference).area / polygon.union(reference).area
             assert iou > floor, (resolution, j, band, iou)
@@ -173,7 +182,9 @@ def test_catchment_grid_is_cached_and_rebuilt_when_corrupt(tmp_path: Path) -> No
     net = hand_network({1: (0.0, 0.0), 2: (500.0, 0.0), 3: (500.0, 300.0)}, [(1, 2), (2, 3)])
     grid = catchment_grid(net, margin_m=25.0, resolution_m=10.0, cache_dir=tmp_path)
     (cached,) = (tmp_path / "catchgrids").glob("*.npz")
-    assert "_catchment_grids" not in pickle.loads(pickle.dumps(net)).__dict__, "the grid is not pickled with the network"
+    assert "_catchment_grids" not in pickle.loads(pickle.dumps(net)).__dict__, (
+        "the grid is not pickled with the network"
+    )
     # a fresh copy of the same network loads the same grid from disk
     again = catchment_grid(pickle.loads(pickle.dumps(net)), margin_m=25.0, resolution_m=10.0, cache_dir=tmp_path)
     for name in ("row", "col", "from_u", "to_v", "offsets", "beyond_m"):
@@ -182,7 +193,12 @@ def test_catchment_grid_is_cached_and_rebuilt_when_corrupt(tmp_path: Path) -> No
     rows = slice(grid.offsets[0], grid.offsets[1])
     x = grid.x0 + grid.col[rows] * grid.resolution_m
     y = grid.y0 + grid.row[rows] * grid.resolution_m
-    assert len(x) == sum(1 for gx in np.arange(-30, 531, 10) for gy in np.arange(-30, 31, 10) if shapely.Point(gx, gy).distance(net.edge_geometry[0]) <= 25)
+    assert len(x) == sum(
+        1
+        for gx in np.arange(-30, 531, 10)
+        for gy in np.arange(-30, 31, 10)
+        if shapely.Point(gx, gy).distance(net.edge_geometry[0]) <= 25
+    )
     half = np.sqrt(25.0**2 - y**2)
     assert grid.from_u[rows] == pytest.approx(np.clip(x - half, 0, 500), abs=1e-3)
     assert grid.to_v[rows] == pytest.approx(500 - np.clip(x + half, 0, 500), abs=1e-3)
@@ -190,8 +206,32 @@ def test_catchment_grid_is_cached_and_rebuilt_when_corrupt(tmp_path: Path) -> No
     rebuilt = catchment_grid(pickle.loads(pickle.dumps(net)), margin_m=25.0, resolution_m=10.0, cache_dir=tmp_path)
     assert np.array_equal(rebuilt.from_u, grid.from_u) and cached.stat().st_size > 100
     for bad in ({"resolution_m": 30.0}, {"resolution_m": 0.0}, {"margin_m": -1.0}):
-        with pytest.raises(InputError, match="resolution_m|margin_m"):
+        with pytest.raises(InputError, match=r"resolution_m|margin_m"):
             catchment_grid(net, **{"margin_m": 25.0, "resolution_m": 10.0, **bad})
+
+
+def test_window_grid_holds_the_whole_grid_there(newport) -> None:
+    """A grid built for a window has exactly the whole-network grid's points, pairs and distances inside it."""
+    whole = catchment_grid(newport, margin_m=25.0, resolution_m=10.0, cache=False)
+    minx, miny, _, _ = newport.bounds
+    window = (minx + 3_003.0, miny + 2_007.0, minx + 5_001.0, miny + 4_004.0)
+    part = catchment_grid(newport, margin_m=25.0, resolution_m=10.0, window=window, cache=False)
+    assert part.size_bytes < whole.size_bytes / 5
+
+    def pairs(grid) -> pd.DataFrame:
+        edge = np.repeat(np.arange(newport.n_edges), np.diff(grid.offsets))
+        x, y = grid.x0 + grid.col * grid.resolution_m, grid.y0 + grid.row * grid.resolution_m
+        inside = (x >= window[0]) & (x <= window[2]) & (y >= window[1]) & (y <= window[3])
+        frame = pd.DataFrame(
+            {"edge": edge, "x": np.round(x, 3), "y": np.round(y, 3), "from_u": grid.from_u, "to_v": grid.to_v}
+        )
+        return frame[inside].sort_values(["edge", "x", "y"]).reset_index(drop=True)
+
+    assert len(pairs(part)) == len(part.row) > 1000
+    pd.testing.assert_frame_equal(pairs(part), pairs(whole))
+    row0, col0 = round((part.y0 - whole.y0) / 10), round((part.x0 - whole.x0) / 10)
+    rows, cols = part.beyond_m.shape
+    assert np.array_equal(part.beyond_m, whole.beyond_m[row0 : row0 + rows, col0 : col0 + cols])
 
 
 def test_catchments_cli(tmp_path: Path, osm_dir: Path, network_cache: Path, newport) -> None:
@@ -201,18 +241,48 @@ def test_catchments_cli(tmp_path: Path, osm_dir: Path, network_cache: Path, newp
     pois = gpd.read_file(osm_dir / POIS).to_crs(settings.measure_crs)
     libraries = pois[pois["amenity"] == "library"].head(3)
     venues = tmp_path / "v.csv"
-    pd.DataFrame({"id": libraries["name"], "x": libraries.geometry.x, "y": libraries.geometry.y}).to_csv(venues, index=False)
+    pd.DataFrame({"id": libraries["name"], "x": libraries.geometry.x, "y": libraries.geometry.y}).to_csv(
+        venues, index=False
+    )
     env = {"GEOPLAN_CACHE": str(network_cache), "PATH": "/usr/bin:/bin"}
-    base = [sys.executable, "-c", "from geoplan.cli import main; main()", "catchments", "--osm", str(osm_dir / NEWPORT), "--venues", str(venues)]
+    base = [
+        sys.executable,
+        "-c",
+        "from geoplan.cli import main; main()",
+        "catchments",
+        "--osm",
+        str(osm_dir / NEWPORT),
+        "--venues",
+        str(venues),
+    ]
     out = tmp_path / "c.gpkg"
-    run = subprocess.run([*base, "--minutes", "10,15", "--resolution", "5", "--out", str(out)], capture_output=True, text=True, env=env, check=False)  # noqa: S603
+    run = subprocess.run(
+        [*base, "--minutes", "10,15", "--resolution", "5", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     written = gpd.read_file(out, layer="catchments")
-    expected = isochrones(newport, libraries.get_coordinates().to_numpy(), venue_ids=libraries["name"].tolist(), minutes=[10, 15], profile="buggy", resolution_m=5)
+    expected = isochrones(
+        newport,
+        libraries.get_coordinates().to_numpy(),
+        venue_ids=libraries["name"].tolist(),
+        minutes=[10, 15],
+        profile="buggy",
+        resolution_m=5,
+    )
     assert written["venue_id"].tolist() == expected["venue_id"].tolist() and written["method"].eq("network").all()
     assert written.geometry.area.to_numpy() == pytest.approx(expected["area_m2"].to_numpy(), rel=1e-9)
-    for args, match in [(["--resolution", "40"], "must not exceed the margin"), (["--minutes", "0"], "positive number of minutes"), (["--profile", "pram"], "unknown walking profile")]:
-        run = subprocess.run([*base, *args, "--out", str(tmp_path / "x.gpkg")], capture_output=True, text=True, env=env, check=False)  # noqa: S603
+    for args, match in [
+        (["--resolution", "40"], "must not exceed the margin"),
+        (["--minutes", "0"], "positive number of minutes"),
+        (["--profile", "pram"], "unknown walking profile"),
+    ]:
+        run = subprocess.run(
+            [*base, *args, "--out", str(tmp_path / "x.gpkg")], capture_output=True, text=True, env=env, check=False
+        )
         assert run.returncode == 2 and match in run.stderr and run.stderr.strip().count("\n") == 0, run.stderr
         assert not (tmp_path / "x.gpkg").exists()
 

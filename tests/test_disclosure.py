@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from geoplan import settings
-from geoplan.disclosure import (
+from geoplan.errors import InputError
+from geoplan.reach.disclosure import (
     SUPPRESSED,
     LinkedCounts,
     apply_suppression,
@@ -15,7 +16,6 @@ from geoplan.disclosure import (
     primary_mask,
     protect_frame,
 )
-from geoplan.errors import InputError
 
 
 def test_primary_suppression_hides_one_to_four_and_shows_zero():
@@ -65,7 +65,9 @@ def test_zero_is_shown_unless_asked():
 def _random_table(rng: np.random.Generator) -> tuple[pd.DataFrame, bool]:
     rows, columns = int(rng.integers(2, 7)), int(rng.integers(1, 6))
     # many small counts and zeros, some large, as in ward tables of children
-    body = np.where(rng.random((rows, columns)) < 0.3, rng.integers(0, 5, (rows, columns)), rng.integers(0, 60, (rows, columns)))
+    body = np.where(
+        rng.random((rows, columns)) < 0.3, rng.integers(0, 5, (rows, columns)), rng.integers(0, 60, (rows, columns))
+    )
     frame = pd.DataFrame(body, index=[f"r{i}" for i in range(rows)], columns=[f"c{j}" for j in range(columns)])
     frame.loc["Total"] = frame.sum()
     with_row_totals = bool(rng.random() < 0.5)
@@ -89,7 +91,9 @@ def test_no_suppressed_cell_is_recoverable_in_random_tables(threshold):
     rng = np.random.default_rng(threshold)
     for _ in range(150):
         frame, with_row_totals = _random_table(rng)
-        mask = protect_frame(frame, total_row="Total", total_column="All" if with_row_totals else None, threshold=threshold)
+        mask = protect_frame(
+            frame, total_row="Total", total_column="All" if with_row_totals else None, threshold=threshold
+        )
         values = frame.to_numpy()
         small = (values >= 1) & (values < threshold)
         assert mask.to_numpy()[small].all()

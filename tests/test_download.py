@@ -23,17 +23,20 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import box
 from typer.testing import CliRunner
 
-from geoplan import download, settings
+import geoplan.fetch.arcgis
+from geoplan import fetch, resources, settings
 from geoplan.cli import app
 from geoplan.errors import DataSourceError, InputError, NetworkUnavailableError
+from geoplan.fetch.provenance import PARTIAL_DIR
 from geoplan.layers import load_catalogue
-from geoplan.sources import CODEPOINT_HEADER, SOURCES, find_local
-from geoplan.studyarea import load_study_area
+from geoplan.sources import CACHE, CODEPOINT_HEADER, EMBEDDED, SOURCES, find_local, origin_of
+from geoplan.studyarea import load_study_area, summarise
 
 REPO = Path(__file__).resolve().parent.parent
 BEXLEY = REPO / "layers" / "bexley.yaml"
@@ -43,9 +46,10 @@ MARGIN_M = 2000.0
 
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test here may write into the project's own cache (data/boundaries) or read a configured mirror."""
+    """No test here may write into the user's cache, read a configured mirror or use the embedded default data."""
     monkeypatch.setattr(settings, "cache_dir", tmp_path / "cache")
     monkeypatch.setattr(settings, "data_dir", None)
+    monkeypatch.setattr(settings, "use_embedded_data", False)
 
 
 @dataclass
@@ -152,7 +156,8 @@ def raw(mirror: Path) -> Path:
 
 
 def mirror_file(mirror: Path, folder: str, pattern: str) -> Path:
-    return next((raw(mirror) / folder).glob(pattern))
+    """The mirror's file, its Bexley one where it also holds other areas' files under the same pattern."""
+    return sorted((raw(mirror) / folder).glob(pattern), key=lambda path: "bexley" not in path.name.lower())[0]
 
 
 def arcgis_service(frame: pd.DataFrame) -> Callable[[dict[str, str]], tuple[bytes, str]]:
@@ -178,8 +183,10 @@ def arcgis_service(frame: pd.DataFrame) -> Callable[[dict[str, str]], tuple[byte
             payload = json.loads(page.to_crs(int(params["outSR"])).to_json())
             payload["properties"] = {"exceededTransferLimit": exceeded}
         else:
-            payload = {"features": [{"attributes": row} for row in page.to_dict("records")],
-                       "exceededTransferLimit": exceeded}  # fmt: skip
+            payload = {
+                "features": [{"attributes": row} for row in page.to_dict("records")],
+                "exceededTransferLimit": exceeded,
+            }
         return json.dumps(payload).encode(), "application/json"
 
     return query
@@ -225,7 +232,7 @@ def publishers(server: Server, published: dict, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(settings, "data_dir", None)
     monkeypatch.setattr(settings, "cache_dir", tmp_path / "cache")
     monkeypatch.setattr(settings, "show_progress", False)
-    monkeypatch.setattr(download, "ARCGIS_PAGE_SIZE", 100)  # the mirror's 267 LSOAs take three pages
+    monkeypatch.setattr(geoplan.fetch.arcgis, "ARCGIS_PAGE_SIZE", 100)  # the mirror's 267 LSOAs take three pages
     services = ("lsoa_ward_lookup", "lsoa21_boundaries", "wards", "lsoa21_pwc")
     for key in services:
         server.routes[f"/arcgis/{key}/FeatureServer/0/query"] = Route(service=arcgis_service(published[key]))
@@ -260,7 +267,7 @@ def overpass(monkeypatch: pytest.MonkeyPatch) -> Overpass:
 
     state = Overpass()
 
-    def unreachable(polygon, *, margin_m=None, cache=True, cache_dir=None):  # noqa: ANN001, ANN202 - the network API
+    def unreachable(polygon, *, margin_m=None, cache=True, cache_dir=None):
         state.calls.append((polygon, margin_m))
         msg = f"Overpass unreachable at {settings.overpass_url}: ConnectionError"
         raise NetworkUnavailableError(msg)
@@ -278,7 +285,7 @@ def bexley_window(mirror: Path) -> gpd.GeoSeries:
 
 
 def cache_state() -> dict[str, str]:
-    folder = download.sources_dir()
+    folder = fetch.sources_dir()
     files = sorted(path for path in folder.glob("*") if path.is_file())
     return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in files}
 
@@ -300,8 +307,8 @@ def test_fetch_bexley_end_to_end_then_load_from_the_cache(publishers: Server, ov
     # Every table is fetched and reported; the street network then fails as Overpass is out of reach.
     assert isinstance(result.exception, NetworkUnavailableError), result.output
     fetched = {row["key"]: row for row in json.loads(result.stdout)}
-    assert list(fetched) == list(download.FETCH_ORDER[:-1])
-    for key in download.FETCH_ORDER:
+    assert list(fetched) == list(fetch.FETCH_ORDER[:-1])
+    for key in fetch.FETCH_ORDER:
         source = SOURCES[key]
         url = settings.overpass_url if key == "osm_overpass" else source.url
         assert f"from {source.publisher}: {url}" in result.stderr
@@ -314,11 +321,11 @@ def test_fetch_bexley_end_to_end_then_load_from_the_cache(publishers: Server, ov
     lsoas = gpd.read_file(mirror_file(mirror, "boundaries", "lsoa21_london_gen20*.gpkg"))
     bexley_outline = lsoas[lsoas["LSOA21CD"].isin(bexley_lsoas)].union_all()
     near = set(lsoas.loc[lsoas.intersects(bexley_outline.buffer(MARGIN_M)), "LSOA21CD"])
-    census = pd.read_csv(download.sources_dir() / SOURCES["census2021_age"].filename, dtype=str)
+    census = pd.read_csv(fetch.sources_dir() / SOURCES["census2021_age"].filename, dtype=str)
     assert set(census["geography code"]) == near
     # Postcodes: inside Bexley + 2 km (dissolved borough polygon) or in Bexley's district.
     expected = postcodes_near(mirror, bexley_window(mirror).iloc[0])
-    written = pd.read_csv(download.sources_dir() / "codepoint_open.csv", dtype=str)
+    written = pd.read_csv(fetch.sources_dir() / "codepoint_open.csv", dtype=str)
     assert list(written.columns) == list(CODEPOINT_HEADER)
     assert sorted(written["Postcode"]) == sorted(expected["Postcode"])
     assert (written["Admin_district_code"] == LA).sum() == 4405
@@ -333,10 +340,10 @@ def test_fetch_bexley_end_to_end_then_load_from_the_cache(publishers: Server, ov
     # Boundaries travel as GeoJSON in EPSG:4326, which moves vertices by millimetres.
     assert polygon.symmetric_difference(bexley_outline).area < 1e-6 * bexley_outline.area
 
-    record = download.read_provenance()
+    record = fetch.read_provenance()
     assert record["iod2025"]["url"] == SOURCES["iod2025"].url and record["iod2025"]["la_code"] == LA
     assert record["iod2025"]["source_sha256"] == hashlib.sha256(publishers.routes["/media/iod.csv"].data).hexdigest()
-    assert not any((download.sources_dir() / download.PARTIAL_DIR).glob("*.part"))
+    assert not any((fetch.sources_dir() / PARTIAL_DIR).glob("*.part"))
 
     area = load_study_area(BEXLEY)
     assert len(area.lsoas) == 148 and len(area.wards) == 17
@@ -345,15 +352,15 @@ def test_fetch_bexley_end_to_end_then_load_from_the_cache(publishers: Server, ov
 
     requests_before = len(publishers.log)
     again = CliRunner().invoke(app, ["data", "fetch", "--la", LA])
-    assert again.stdout.count("already cached") == len(download.FETCH_ORDER) - 1
+    assert again.stdout.count("already cached") == len(fetch.FETCH_ORDER) - 1
     assert len(publishers.log) == requests_before and len(overpass.calls) == 2
 
 
 @pytest.mark.parametrize("margin_m", [0.0, 500.0])
 def test_national_files_are_cut_to_the_la_plus_margin(publishers: Server, mirror: Path, margin_m: float) -> None:
-    download.import_sources(mirror)  # the lookup and LSOA boundaries outline the LA
+    fetch.import_sources(mirror)  # the lookup and LSOA boundaries outline the LA
     keys = ["lsoa21_pwc", "census2021_age", "codepoint_open"]
-    results = {r.key: r for r in download.fetch_sources(LA, margin_m=margin_m, keys=keys, force=True)}
+    results = {r.key: r for r in fetch.fetch_sources(LA, margin_m=margin_m, keys=keys, force=True)}
     boroughs = gpd.read_file(mirror_file(mirror, "boundaries", "london_boroughs_lad22_gen20.gpkg"))
     window = boroughs.loc[boroughs["LAD22CD"] == LA].geometry.iloc[0].buffer(margin_m)
 
@@ -374,7 +381,7 @@ def test_national_files_are_cut_to_the_la_plus_margin(publishers: Server, mirror
 
 
 def test_fetch_for_a_catalogue_or_an_la_without_one(publishers: Server, overpass: Overpass, mirror: Path) -> None:
-    download.import_sources(mirror)  # imported files cover any area; only the street network is left to fetch
+    fetch.import_sources(mirror)  # imported files cover any area; only the street network is left to fetch
     result = CliRunner().invoke(app, ["data", "fetch", "--area", str(BEXLEY), "--json"])
     assert isinstance(result.exception, NetworkUnavailableError)
     assert all(row["skipped"] for row in json.loads(result.stdout))
@@ -383,22 +390,40 @@ def test_fetch_for_a_catalogue_or_an_la_without_one(publishers: Server, overpass
 
     clash = CliRunner().invoke(app, ["data", "fetch", "--area", str(BEXLEY), "--la", "E09000011"])
     assert isinstance(clash.exception, InputError) and "differs from the catalogue" in str(clash.exception)
-    # Greenwich (in the mirror's margin) has no catalogue in layers/: no study area, so no network yet.
+    # Greenwich (in the mirror's margin) has no shipped catalogue: no study area, so no network yet.
     greenwich = CliRunner().invoke(app, ["data", "fetch", "--la", "E09000011"])
     assert greenwich.exit_code == 0, greenwich.output
-    assert "street network: no layer catalogue for E09000011" in greenwich.stderr
+    assert "street network: no shipped layer catalogue for E09000011" in greenwich.stderr
     assert len(overpass.calls) == 1
-    assert download.catalogue_for("E09000011") is None and download.catalogue_for(LA) == BEXLEY
+    assert fetch.catalogue_for("E09000011") is None and fetch.catalogue_for(LA) == BEXLEY
 
 
 def test_ensure_sources_fetches_only_what_is_missing(publishers: Server, mirror: Path) -> None:
-    download.import_sources(mirror)
-    census = download.sources_dir() / SOURCES["census2021_age"].filename
+    fetch.import_sources(mirror)
+    census = fetch.sources_dir() / SOURCES["census2021_age"].filename
     census.unlink()
-    paths = download.ensure_sources(load_catalogue(BEXLEY))
-    assert paths["census2021_age"] == census and census.is_file()
+    found = fetch.ensure_sources(load_catalogue(BEXLEY))
+    assert found["census2021_age"] == census and census.is_file()
+    assert {origin_of(path) for path in found.values()} == {CACHE}
     assert {entry["path"] for entry in publishers.log} == {"/census/census2021-ts007a.zip"}
     assert int(load_study_area(BEXLEY).lsoas["children_0_4"].sum()) == 15_035
+
+
+def test_the_default_area_runs_on_its_embedded_data_before_any_download(
+    publishers: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "use_embedded_data", True)
+    found = fetch.ensure_sources(load_catalogue(BEXLEY))
+    assert publishers.log == []
+    assert {origin_of(path) for path in found.values()} == {EMBEDDED}
+    assert {path.parent for path in found.values()} == {resources.embedded_data_dir() / "bexley"}
+    summary = summarise(load_study_area(BEXLEY))
+    assert summary["data_from"] == [f"{EMBEDDED} ({resources.embedded_data_dir() / 'bexley'})"]
+    assert (summary["children_0_4"]["total"], summary["children_0_4_in_imd_deciles_1_to_3"]["total"]) == (15_035, 3_172)
+    # Another authority never reads Bexley's embedded files: its sources are fetched like any other's.
+    with pytest.raises(DataSourceError, match=r"no file for source 'iod2025'.*set GEOPLAN_DATA"):
+        find_local("iod2025", la_code="E09000011")
+    assert find_local("iod2025", la_code=LA).parent == resources.embedded_data_dir() / "bexley"
 
 
 def test_ensure_sources_never_downloads_when_a_mirror_is_configured(
@@ -407,7 +432,7 @@ def test_ensure_sources_never_downloads_when_a_mirror_is_configured(
     (tmp_path / "mirror").mkdir()
     monkeypatch.setattr(settings, "data_dir", tmp_path / "mirror")
     with pytest.raises(DataSourceError, match="no file for source 'lsoa_ward_lookup'"):
-        download.ensure_sources(load_catalogue(BEXLEY))
+        fetch.ensure_sources(load_catalogue(BEXLEY))
     assert publishers.log == []
 
 
@@ -416,34 +441,34 @@ def test_ensure_sources_never_downloads_when_a_mirror_is_configured(
 
 
 def test_cut_download_is_rejected_then_resumed_with_a_range_request(publishers: Server, mirror: Path) -> None:
-    download.import_sources(mirror)
-    before, record_before = cache_state(), download.read_provenance()
+    fetch.import_sources(mirror)
+    before, record_before = cache_state(), fetch.read_provenance()
     route = publishers.routes["/media/iod.csv"]
     route.mode = "cut"
     with pytest.raises(DataSourceError, match=re.escape(SOURCES["iod2025"].url) + ".*cut off.*resume"):
-        download.fetch_sources(LA, keys=["iod2025"], force=True)
-    assert cache_state() == before and download.read_provenance() == record_before
-    part = download.sources_dir() / download.PARTIAL_DIR / f"{SOURCES['iod2025'].filename}.part"
+        fetch.fetch_sources(LA, keys=["iod2025"], force=True)
+    assert cache_state() == before and fetch.read_provenance() == record_before
+    part = fetch.sources_dir() / PARTIAL_DIR / f"{SOURCES['iod2025'].filename}.part"
     assert part.stat().st_size == len(route.data) // 2
 
     route.mode = "ok"
-    [result] = download.fetch_sources(LA, keys=["iod2025"], force=True)
+    [result] = fetch.fetch_sources(LA, keys=["iod2025"], force=True)
     assert result.resumed and result.downloaded_bytes == len(route.data) - len(route.data) // 2
     assert publishers.log[-1]["range"] == f"bytes={len(route.data) // 2}-"
-    assert download.read_provenance()["iod2025"]["source_sha256"] == hashlib.sha256(route.data).hexdigest()
+    assert fetch.read_provenance()["iod2025"]["source_sha256"] == hashlib.sha256(route.data).hexdigest()
     assert len(pd.read_csv(result.path)) == 148 and not part.exists()
 
 
 def test_resume_restarts_when_the_file_changed_on_the_server(publishers: Server, mirror: Path) -> None:
-    download.import_sources(mirror)
+    fetch.import_sources(mirror)
     route = publishers.routes["/media/iod.csv"]
     route.mode = "cut"
     with pytest.raises(DataSourceError):
-        download.fetch_sources(LA, keys=["iod2025"], force=True)
+        fetch.fetch_sources(LA, keys=["iod2025"], force=True)
     route.mode, route.etag = "ok", '"v2"'
-    [result] = download.fetch_sources(LA, keys=["iod2025"], force=True)
+    [result] = fetch.fetch_sources(LA, keys=["iod2025"], force=True)
     assert not result.resumed and result.downloaded_bytes == len(route.data)
-    assert download.read_provenance()["iod2025"]["source_sha256"] == hashlib.sha256(route.data).hexdigest()
+    assert fetch.read_provenance()["iod2025"]["source_sha256"] == hashlib.sha256(route.data).hexdigest()
 
 
 def flip(data: bytes, at: int, mask: int = 0xFF) -> bytes:
@@ -463,9 +488,15 @@ def flip(data: bytes, at: int, mask: int = 0xFF) -> bytes:
     ],
 )
 def test_truncated_or_corrupt_download_is_rejected_and_the_cache_untouched(
-    publishers: Server, mirror: Path, monkeypatch: pytest.MonkeyPatch,
-    path: str, key: str, damage: str, manifest: dict[str, bool], message: str,
-) -> None:  # fmt: skip
+    publishers: Server,
+    mirror: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    key: str,
+    damage: str,
+    manifest: dict[str, bool],
+    message: str,
+) -> None:
     route = publishers.routes[path]
     good = route.data
     update = {}
@@ -480,50 +511,50 @@ def test_truncated_or_corrupt_download_is_rejected_and_the_cache_untouched(
         route.data = flip(good, 3, mask=0x20)  # "LSOA code" becomes "LSOa code": still text, wrong column
     else:
         route.data = flip(good, len(good) // 2)
-    download.import_sources(mirror)
-    cached = download.sources_dir() / SOURCES[key].filename
-    before, record_before = cache_state(), download.read_provenance()
+    fetch.import_sources(mirror)
+    cached = fetch.sources_dir() / SOURCES[key].filename
+    before, record_before = cache_state(), fetch.read_provenance()
     with pytest.raises(DataSourceError, match=re.escape(SOURCES[key].url) + ".*" + message) as error:
-        download.fetch_sources(LA, keys=[key], force=True)
+        fetch.fetch_sources(LA, keys=[key], force=True)
     assert "\n" not in str(error.value)
-    assert cache_state() == before and download.read_provenance() == record_before
-    assert not any((download.sources_dir() / download.PARTIAL_DIR).glob("*.part"))
+    assert cache_state() == before and fetch.read_provenance() == record_before
+    assert not any((fetch.sources_dir() / PARTIAL_DIR).glob("*.part"))
     # On a fresh cache the same failure leaves nothing for find_local to pick up.
     cached.unlink()
     with pytest.raises(DataSourceError):
-        download.fetch_sources(LA, keys=[key], force=True)
+        fetch.fetch_sources(LA, keys=[key], force=True)
     with pytest.raises(DataSourceError, match=f"no file for source '{key}'"):
         find_local(key)
 
 
 def test_http_errors_and_unreachable_servers_are_one_line_errors(publishers: Server, mirror: Path, monkeypatch) -> None:
-    download.import_sources(mirror)
+    fetch.import_sources(mirror)
     monkeypatch.setitem(SOURCES, "iod2025", SOURCES["iod2025"].model_copy(update={"url": publishers.url("/gone.csv")}))
     with pytest.raises(DataSourceError, match=r"/gone\.csv failed: HTTP 404"):
-        download.fetch_sources(LA, keys=["iod2025"], force=True)
+        fetch.fetch_sources(LA, keys=["iod2025"], force=True)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     dead = f"http://127.0.0.1:{closed_port}/iod.csv"
     monkeypatch.setitem(SOURCES, "iod2025", SOURCES["iod2025"].model_copy(update={"url": dead}))
     with pytest.raises(DataSourceError, match=re.escape(dead) + r".*ConnectionError.*data import"):
-        download.fetch_sources(LA, keys=["iod2025"], force=True)
+        fetch.fetch_sources(LA, keys=["iod2025"], force=True)
 
 
 def test_a_malformed_la_code_is_refused_before_any_request(publishers: Server) -> None:
     with pytest.raises(InputError, match="field 'la_code': not a local authority code"):
-        download.fetch_sources("E09000004' OR '1'='1")
+        fetch.fetch_sources("E09000004' OR '1'='1")
     assert publishers.log == []
 
 
 def test_arcgis_error_payload_is_reported(publishers: Server, mirror: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    download.import_sources(mirror)
+    fetch.import_sources(mirror)
     refusal = json.dumps({"error": {"code": 499, "message": "Token Required"}}).encode()
     refuse = Route(service=lambda params: (refusal, "application/json"))
     publishers.routes["/arcgis/wards/FeatureServer/0/query"] = refuse
     before = cache_state()
     with pytest.raises(DataSourceError, match="refused the query: 499 Token Required"):
-        download.fetch_sources(LA, keys=["wards"], force=True)
+        fetch.fetch_sources(LA, keys=["wards"], force=True)
     assert cache_state() == before
 
 
@@ -534,10 +565,10 @@ def test_arcgis_error_payload_is_reported(publishers: Server, mirror: Path, monk
 def test_import_from_the_mirror_then_load_from_the_cache_alone(mirror: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(settings, "data_dir", None)
     monkeypatch.setattr(settings, "cache_dir", tmp_path)
-    report = download.import_sources(mirror)
-    assert [key for key, _, _ in report.imported] == list(download.FETCH_ORDER[:-1])
+    report = fetch.import_sources(mirror)
+    assert [key for key, _, _ in report.imported] == list(fetch.FETCH_ORDER[:-1])
     assert report.missing == [] and report.skipped == ["osm_overpass"]
-    for key, source_path, target in report.imported:
+    for _, source_path, target in report.imported:
         assert target.parent == tmp_path / "sources" and target.read_bytes() == source_path.read_bytes()
     area = load_study_area(BEXLEY)
     assert len(area.lsoas) == 148 and int(area.lsoas["children_0_4"].sum()) == 15_035
@@ -552,7 +583,7 @@ def test_import_rejects_a_file_without_the_required_columns(mirror: Path, tmp_pa
     iod = pd.read_csv(mirror_file(mirror, "deprivation", "File_7_IoD2025*.csv"), dtype=str)
     iod.drop(columns="Total population: mid 2022").to_csv(folder / "File_7_IoD2025_x.csv", index=False)
     with pytest.raises(InputError, match=r"File_7_IoD2025_x\.csv, field 'population': missing column"):
-        download.import_sources(folder)
+        fetch.import_sources(folder)
     assert not (tmp_path / "cache" / "sources").exists()
 
 
@@ -563,8 +594,14 @@ def test_import_of_an_incomplete_folder_lists_what_is_missing(mirror: Path, tmp_
     census = mirror_file(mirror, "population", "census2021-ts007a*.csv")
     (folder / "census2021-ts007a-lsoa.csv").write_bytes(census.read_bytes())
     env = {"GEOPLAN_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
-    run = subprocess.run([sys.executable, "-m", "geoplan.cli", "data", "import", str(folder)],
-                         capture_output=True, text=True, env=env, cwd=REPO, check=False)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "geoplan.cli", "data", "import", str(folder)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=False,
+    )
     assert run.returncode == 2
     assert "imported census2021_age" in run.stdout
     error = run.stderr.strip()
@@ -573,4 +610,24 @@ def test_import_of_an_incomplete_folder_lists_what_is_missing(mirror: Path, tmp_
         assert key in error
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataSourceError, match="holds none of the data sources"):
-        download.import_sources(tmp_path / "empty")
+        fetch.import_sources(tmp_path / "empty")
+
+
+def test_cache_info_and_clear_commands(tmp_path: Path) -> None:
+    from geoplan.cache import entry_path, hash_key, save_arrays
+
+    for kind, count in (("networks", 2), ("traveltimes", 3)):
+        for index in range(count):
+            save_arrays(entry_path(kind, hash_key(kind, index)), {"minutes": np.arange(4.0)})
+    runner = CliRunner()
+    info = json.loads(runner.invoke(app, ["cache", "info", "--json"]).stdout)
+    assert Path(info["folder"]) == settings.cache_dir == tmp_path / "cache"
+    assert {kind: entry["files"] for kind, entry in info["kinds"].items()} == {"networks": 2, "traveltimes": 3}
+
+    unknown = runner.invoke(app, ["cache", "clear", "--kind", "matrices"])
+    assert isinstance(unknown.exception, InputError) and "it holds: networks, traveltimes" in str(unknown.exception)
+    cleared = runner.invoke(app, ["cache", "clear", "--kind", "traveltimes"])
+    assert cleared.exit_code == 0 and "Removed 3 files from" in cleared.stdout
+    assert list(json.loads(runner.invoke(app, ["cache", "info", "--json"]).stdout)["kinds"]) == ["networks"]
+    assert "Removed 2 files" in runner.invoke(app, ["cache", "clear"]).stdout
+    assert "(empty)" in runner.invoke(app, ["cache", "info"]).stdout

@@ -6,7 +6,6 @@ import http.server
 import json
 import socket
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +14,18 @@ import shapely
 from fixtures_network import BOUNDS_GREEN, NEWPORT_PBF, bounds_green, hand_network, network_cache  # noqa: F401
 
 from geoplan import settings
-from geoplan.errors import InputError, NetworkUnavailableError
+from geoplan.errors import CacheError, InputError, NetworkUnavailableError
 from geoplan.network import (
+    WalkNetwork,
     WalkProfile,
     get_profile,
     load_network,
     network_from_file,
     network_from_polygon,
     save_network,
-    walk_exclusion,
+    walk_graph_from_file,
 )
+from geoplan.osmread import walk_exclusion
 
 
 def test_walk_filter_keeps_paths_and_drops_forbidden_ways() -> None:
@@ -61,7 +62,9 @@ def test_bounds_green_build_reports_what_was_dropped(bounds_green) -> None:
     assert 525_000 < minx < maxx < 533_000 and 190_000 < miny < maxy < 195_000
     # the geometry of each edge runs from its u node to its v node, with the stated length
     start = shapely.get_coordinates(shapely.get_point(bounds_green.edge_geometry, 0))
-    assert np.allclose(start, np.column_stack([bounds_green.x[bounds_green.edge_u], bounds_green.y[bounds_green.edge_u]]))
+    assert np.allclose(
+        start, np.column_stack([bounds_green.x[bounds_green.edge_u], bounds_green.y[bounds_green.edge_u]])
+    )
     assert np.allclose(bounds_green.edge_length, shapely.length(bounds_green.edge_geometry), rtol=0.01, atol=0.5)
     # one connected component
     from scipy.sparse.csgraph import connected_components
@@ -82,24 +85,67 @@ def test_pbf_is_read_like_the_documented_extract(osm_dir: Path, network_cache: P
 
 
 def test_cache_is_keyed_by_the_file_and_reloads(osm_dir: Path, network_cache: Path, bounds_green) -> None:
-    files = sorted((network_cache / "networks").glob("*.pkl"))
+    files = sorted((network_cache / "networks").glob("*.npz"))
     assert files, "the built network was cached"
-    started = time.perf_counter()
     again = network_from_file(osm_dir / BOUNDS_GREEN, cache_dir=network_cache)
-    assert time.perf_counter() - started >= 0  # loaded, not rebuilt: same build time recorded
     assert again.provenance["build_seconds"] == bounds_green.provenance["build_seconds"]
     assert np.array_equal(again.edge_u, bounds_green.edge_u)
     assert shapely.equals(again.edge_geometry, bounds_green.edge_geometry).all()
 
 
-def test_save_and_load_roundtrip(tmp_path: Path, bounds_green) -> None:
-    path = save_network(bounds_green, tmp_path / "net.pkl")
+def test_save_and_load_roundtrip_keeps_the_adjacency(tmp_path: Path, bounds_green) -> None:
+    path = save_network(bounds_green, tmp_path / "net.npz")
     loaded = load_network(path)
     assert np.array_equal(loaded.node_ids, bounds_green.node_ids)
     assert loaded.provenance == bounds_green.provenance
-    (tmp_path / "bad.pkl").write_bytes(b"not a pickle")
-    with pytest.raises(InputError, match="corrupt network cache"):
-        load_network(tmp_path / "bad.pkl")
+    assert shapely.equals(loaded.edge_geometry, bounds_green.edge_geometry).all()
+    # the CSR comes from the file, not rebuilt, and equals the one built from the edges
+    assert loaded._adjacency is not None
+    rebuilt = WalkNetwork(
+        **{
+            name: getattr(loaded, name)
+            for name in ("node_ids", "x", "y", "edge_u", "edge_v", "edge_length", "edge_steps", "edge_geometry")
+        }
+    )
+    assert (loaded.weights("buggy") != rebuilt.weights("buggy")).nnz == 0
+
+
+def test_damaged_network_cache_is_rebuilt_never_trusted(tmp_path: Path, osm_dir: Path) -> None:
+    network = network_from_file(osm_dir / BOUNDS_GREEN, cache_dir=tmp_path)
+    (entry,) = (tmp_path / "networks").glob("*.npz")
+    data = bytearray(entry.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    entry.write_bytes(bytes(data))
+    with pytest.raises(CacheError, match="not a usable network cache file"):
+        load_network(entry)
+    assert not entry.exists(), "the damaged entry was removed"
+    (tmp_path / "networks" / entry.name).write_bytes(b"import os; os.system('echo pwned')")
+    again = network_from_file(osm_dir / BOUNDS_GREEN, cache_dir=tmp_path)
+    assert again.n_edges == network.n_edges and again.provenance["build_seconds"] >= 0
+    assert load_network(entry).n_nodes == network.n_nodes, "rebuilt and cached again"
+
+
+def test_array_build_equals_the_osmnx_build(osm_dir: Path, bounds_green) -> None:
+    """The pyosmium + numpy build gives osmnx's simplified, projected, largest-part network edge for edge."""
+    reference = WalkNetwork.from_graph(walk_graph_from_file(osm_dir / BOUNDS_GREEN))
+    assert np.array_equal(np.sort(bounds_green.node_ids), np.sort(reference.node_ids))
+
+    def edges(network: WalkNetwork) -> tuple[np.ndarray, np.ndarray]:
+        u, v = network.node_ids[network.edge_u], network.node_ids[network.edge_v]
+        key = np.column_stack([np.minimum(u, v), np.maximum(u, v), np.round(network.edge_length, 4)])
+        order = np.lexsort(key.T[::-1])
+        return key[order], order
+
+    built, built_order = edges(bounds_green)
+    expected, expected_order = edges(reference)
+    assert np.array_equal(built, expected)
+    assert np.abs(bounds_green.edge_length[built_order] - reference.edge_length[expected_order]).max() < 1e-9
+    assert np.array_equal(bounds_green.edge_steps[built_order], reference.edge_steps[expected_order])
+    ours, theirs = bounds_green.edge_geometry[built_order], reference.edge_geometry[expected_order]
+    same = shapely.equals_exact(ours, theirs, tolerance=1e-6) | shapely.equals_exact(
+        ours, shapely.reverse(theirs), tolerance=1e-6
+    )
+    assert same.all()
 
 
 def test_snap_to_nearest_point_on_edge_by_hand() -> None:
@@ -141,7 +187,11 @@ def test_steps_penalty_adds_time_per_flight() -> None:
         ("notes.osm", b"hello, this is not XML\n", "not OpenStreetMap XML"),
         ("broken.osm.pbf", b"\x00\x01garbage" * 20, "not a readable OSM file"),
         ("table.csv", b"id,lon,lat\n", "unsupported OSM file type"),
-        ("nohighway.osm", b'<?xml version="1.0"?><osm version="0.6"><node id="1" lat="51" lon="0"/></osm>', "no walkable"),
+        (
+            "nohighway.osm",
+            b'<?xml version="1.0"?><osm version="0.6"><node id="1" lat="51" lon="0"/></osm>',
+            "no walkable",
+        ),
     ],
 )
 def test_bad_osm_files_give_one_line_errors(tmp_path: Path, name: str, content: bytes, match: str) -> None:
@@ -178,7 +228,11 @@ def test_overpass_fetch_from_local_server_serving_real_osm(
     data = _overpass_json_from_xml(osm_dir / BOUNDS_GREEN, "utf-8")
     # serve the real ways of a 1.2 km square, as Overpass would for that polygon
     box = (-0.125, 51.605, -0.108, 51.616)
-    inside = {e["id"] for e in data["elements"] if e["type"] == "node" and box[0] <= e["lon"] <= box[2] and box[1] <= e["lat"] <= box[3]}
+    inside = {
+        e["id"]
+        for e in data["elements"]
+        if e["type"] == "node" and box[0] <= e["lon"] <= box[2] and box[1] <= e["lat"] <= box[3]
+    }
     ways = [e for e in data["elements"] if e["type"] == "way" and set(e["nodes"]) <= inside]
     used = {n for way in ways for n in way["nodes"]}
     nodes = [e for e in data["elements"] if e["type"] == "node" and e["id"] in used]
@@ -186,7 +240,7 @@ def test_overpass_fetch_from_local_server_serving_real_osm(
     requests_seen: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             requests_seen.append(self.rfile.read(int(self.headers["Content-Length"])).decode())
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -202,7 +256,9 @@ def test_overpass_fetch_from_local_server_serving_real_osm(
         monkeypatch.setattr(settings, "overpass_url", f"http://127.0.0.1:{server.server_port}/api/interpreter")
         from pyproj import Transformer
 
-        x, y = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform([box[0], box[2]], [box[1], box[3]])
+        x, y = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(
+            [box[0], box[2]], [box[1], box[3]]
+        )
         polygon = shapely.box(x[0], y[0], x[1], y[1])
         fetched = network_from_polygon(polygon, margin_m=0, cache_dir=tmp_path)
     finally:
@@ -213,7 +269,11 @@ def test_overpass_fetch_from_local_server_serving_real_osm(
     minx, miny, maxx, maxy = fetched.bounds
     # the served lon/lat box and its EPSG:27700 corners differ by the grid rotation, some 20 m here
     assert x[0] - 50 <= minx and maxx <= x[1] + 50 and y[0] - 50 <= miny and maxy <= y[1] + 50
-    private = sum(1 for way in ways if way["tags"].get("access") == "private" and way["tags"].get("foot") not in {"yes", "designated", "permissive"})
+    private = sum(
+        1
+        for way in ways
+        if way["tags"].get("access") == "private" and way["tags"].get("foot") not in {"yes", "designated", "permissive"}
+    )
     assert (fetched.provenance["edges_dropped"].get("access=private", 0) > 0) == (private > 0)
     # second call: served from geoplan's network cache, no request
     count = len(requests_seen)

@@ -10,15 +10,15 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pulp
 import pytest
+import spopt.locate as spopt_locate
 
 from geoplan.errors import InputError
 from geoplan.optimise import CapacitatedCoverage, MaximalCovering, PMedian
+from geoplan.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulp")
-
-pulp = pytest.importorskip("pulp")
-spopt_locate = pytest.importorskip("spopt.locate")
 
 #: Crow-fly minutes as in the issue: distance × 1.3 circuity at 4 km/h.
 CIRCUITY = 1.3
@@ -47,14 +47,23 @@ def bexley_postcodes(mirror: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def bexley_venues(mirror: Path) -> pd.DataFrame:
-    return pd.read_csv(mirror / "venues" / "bexley_venues.csv").dropna(subset=["easting", "northing"]).reset_index(drop=True)
+    return (
+        pd.read_csv(mirror / "venues" / "bexley_venues.csv")
+        .dropna(subset=["easting", "northing"])
+        .reset_index(drop=True)
+    )
 
 
 @pytest.fixture(scope="module")
 def bexley(bexley_postcodes: pd.DataFrame, bexley_venues: pd.DataFrame) -> Instance:
     """All Bexley residential postcodes × all located Bexley venues, one unit of weight per postcode."""
-    cost = crowfly_minutes(bexley_postcodes[["Eastings", "Northings"]].to_numpy(float), bexley_venues[["easting", "northing"]].to_numpy(float))
-    return Instance(cost, np.ones(len(bexley_postcodes)), list(bexley_venues["venue_id"]), list(bexley_postcodes["Postcode"]))
+    cost = crowfly_minutes(
+        bexley_postcodes[["Eastings", "Northings"]].to_numpy(float),
+        bexley_venues[["easting", "northing"]].to_numpy(float),
+    )
+    return Instance(
+        cost, np.ones(len(bexley_postcodes)), list(bexley_venues["venue_id"]), list(bexley_postcodes["Postcode"])
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,19 +85,28 @@ def newport(osm_dir: Path) -> Instance:
     cost = crowfly_minutes(xy[demand], xy[is_site])
     weights = 1.0 + (pois.loc[demand, "category"] == "education").to_numpy(float) * 2
     ids = [f"{t}/{i}" for t, i in zip(pois["osm_type"], pois["osm_id"], strict=True)]
-    return Instance(cost, weights, [i for i, s in zip(ids, is_site, strict=True) if s], [i for i, d in zip(ids, demand, strict=True) if d])
+    return Instance(
+        cost,
+        weights,
+        [i for i, s in zip(ids, is_site, strict=True) if s],
+        [i for i, d in zip(ids, demand, strict=True) if d],
+    )
 
 
 def spopt_mclp(inst: Instance, *, k: int, minutes: float, locked: tuple[str, ...] = ()) -> float:
     predefined = np.array([inst.facility_ids.index(f) for f in locked]) if locked else None
-    model = spopt_locate.MCLP.from_cost_matrix(inst.cost, inst.weights, service_radius=minutes, p_facilities=k, predefined_facilities_arr=predefined)
+    model = spopt_locate.MCLP.from_cost_matrix(
+        inst.cost, inst.weights, service_radius=minutes, p_facilities=k, predefined_facilities_arr=predefined
+    )
     model.solve(pulp.PULP_CBC_CMD(msg=False))
     return pulp.value(model.problem.objective)
 
 
 def spopt_pmedian(inst: Instance, *, k: int, locked: tuple[str, ...] = ()) -> float:
     predefined = np.array([inst.facility_ids.index(f) for f in locked]) if locked else None
-    model = spopt_locate.PMedian.from_cost_matrix(inst.cost, inst.weights, p_facilities=k, predefined_facilities_arr=predefined)
+    model = spopt_locate.PMedian.from_cost_matrix(
+        inst.cost, inst.weights, p_facilities=k, predefined_facilities_arr=predefined
+    )
     model.solve(pulp.PULP_CBC_CMD(msg=False))
     return pulp.value(model.problem.objective)
 
@@ -96,7 +114,9 @@ def spopt_pmedian(inst: Instance, *, k: int, locked: tuple[str, ...] = ()) -> fl
 # ---------------------------------------------------------------- spopt agreement
 @pytest.mark.parametrize("locked", [(), ("cc-west-street", "cc-danson")])
 def test_mclp_matches_spopt_on_all_bexley_postcodes(bexley: Instance, locked: tuple[str, ...]) -> None:
-    model = MaximalCovering.from_cost_matrix(bexley.cost, weights=bexley.weights, k=5, max_minutes=15, facility_ids=bexley.facility_ids, locked=locked).solve()
+    model = MaximalCovering.from_cost_matrix(
+        bexley.cost, weights=bexley.weights, k=5, max_minutes=15, facility_ids=bexley.facility_ids, locked=locked
+    ).solve()
     assert model.status == "optimal"
     assert model.gap == pytest.approx(0, abs=1e-9)
     assert model.objective == pytest.approx(spopt_mclp(bexley, k=5, minutes=15, locked=locked))
@@ -109,7 +129,9 @@ def test_mclp_matches_spopt_on_all_bexley_postcodes(bexley: Instance, locked: tu
 
 @pytest.mark.parametrize("locked", [(), ("cc-west-street", "lib-thamesmead")])
 def test_pmedian_matches_spopt_on_bexley_sample(bexley_small: Instance, locked: tuple[str, ...]) -> None:
-    model = PMedian.from_cost_matrix(bexley_small.cost, weights=bexley_small.weights, k=4, facility_ids=bexley_small.facility_ids, locked=locked).solve()
+    model = PMedian.from_cost_matrix(
+        bexley_small.cost, weights=bexley_small.weights, k=4, facility_ids=bexley_small.facility_ids, locked=locked
+    ).solve()
     assert model.status == "optimal"
     assert model.objective == pytest.approx(spopt_pmedian(bexley_small, k=4, locked=locked), rel=1e-9)
     assert model.bound == pytest.approx(model.objective, rel=1e-6)
@@ -119,9 +141,13 @@ def test_pmedian_matches_spopt_on_bexley_sample(bexley_small: Instance, locked: 
 @pytest.mark.parametrize("locked", [(), ("node/540759408",)])
 def test_mclp_and_pmedian_match_spopt_on_newport(newport: Instance, locked: tuple[str, ...]) -> None:
     assert locked == () or locked[0] in newport.facility_ids
-    mclp = MaximalCovering.from_cost_matrix(newport.cost, weights=newport.weights, k=4, max_minutes=10, facility_ids=newport.facility_ids, locked=locked).solve()
+    mclp = MaximalCovering.from_cost_matrix(
+        newport.cost, weights=newport.weights, k=4, max_minutes=10, facility_ids=newport.facility_ids, locked=locked
+    ).solve()
     assert mclp.objective == pytest.approx(spopt_mclp(newport, k=4, minutes=10, locked=locked))
-    pmedian = PMedian.from_cost_matrix(newport.cost, weights=newport.weights, k=4, facility_ids=newport.facility_ids, locked=locked).solve()
+    pmedian = PMedian.from_cost_matrix(
+        newport.cost, weights=newport.weights, k=4, facility_ids=newport.facility_ids, locked=locked
+    ).solve()
     assert pmedian.objective == pytest.approx(spopt_pmedian(newport, k=4, locked=locked), rel=1e-9)
 
 
@@ -159,9 +185,13 @@ def test_pmedian_leaves_out_demand_that_reaches_no_site() -> None:
 def test_mclp_hand_computed() -> None:
     weights = np.array([1.0, 1.0, 1.0, 3.0])
     # within 1 minute: west covers homes 0,1 (2); middle none; east covers 2,3 (4).
-    model = MaximalCovering.from_cost_matrix(LINE_COST, weights=weights, k=1, max_minutes=1, facility_ids=LINE_IDS).solve()
+    model = MaximalCovering.from_cost_matrix(
+        LINE_COST, weights=weights, k=1, max_minutes=1, facility_ids=LINE_IDS
+    ).solve()
     assert model.selected == ["east"] and model.objective == 4.0 and model.coverage.share == pytest.approx(4 / 6)
-    model = MaximalCovering.from_cost_matrix(LINE_COST, weights=weights, k=2, max_minutes=1, facility_ids=LINE_IDS, locked=["middle"]).solve()
+    model = MaximalCovering.from_cost_matrix(
+        LINE_COST, weights=weights, k=2, max_minutes=1, facility_ids=LINE_IDS, locked=["middle"]
+    ).solve()
     assert model.selected == ["middle", "east"] and model.objective == 4.0
     per = model.coverage.per_demand
     assert per["covered_weight"].tolist() == [0.0, 0.0, 1.0, 3.0]
@@ -171,21 +201,31 @@ def test_capacitated_hand_computed() -> None:
     weights = np.array([1.0, 1.0, 1.0, 3.0])
     caps = [2.0, 4.0, 1.0]
     # 1-minute standard: west serves homes 0,1 (2, its capacity), east 1 of 4, middle reaches none.
-    model = CapacitatedCoverage.from_cost_matrix(LINE_COST, weights=weights, k=1, max_minutes=1, facility_ids=LINE_IDS, capacities=caps).solve()
+    model = CapacitatedCoverage.from_cost_matrix(
+        LINE_COST, weights=weights, k=1, max_minutes=1, facility_ids=LINE_IDS, capacities=caps
+    ).solve()
     assert model.selected == ["west"] and model.objective == pytest.approx(2.0) and model.status == "optimal"
     # 3 minutes: middle reaches every home but serves only its capacity 4.
-    model = CapacitatedCoverage.from_cost_matrix(LINE_COST, weights=weights, k=1, max_minutes=3, facility_ids=LINE_IDS, capacities=caps).solve()
+    model = CapacitatedCoverage.from_cost_matrix(
+        LINE_COST, weights=weights, k=1, max_minutes=3, facility_ids=LINE_IDS, capacities=caps
+    ).solve()
     assert model.selected == ["middle"] and model.objective == pytest.approx(4.0)
     # k=2: west+middle 2+4=6, middle+east 4+1=5, west+east 2+1=3.
-    model = CapacitatedCoverage.from_cost_matrix(LINE_COST, weights=weights, k=2, max_minutes=3, facility_ids=LINE_IDS, capacities=caps).solve()
+    model = CapacitatedCoverage.from_cost_matrix(
+        LINE_COST, weights=weights, k=2, max_minutes=3, facility_ids=LINE_IDS, capacities=caps
+    ).solve()
     assert model.selected == ["west", "middle"] and model.objective == pytest.approx(6.0)
     assert model.coverage.per_demand["covered_weight"].sum() == pytest.approx(6.0)
     assert model.coverage.share == pytest.approx(1.0)
-    model = CapacitatedCoverage.from_cost_matrix(LINE_COST, weights=weights, k=2, max_minutes=3, facility_ids=LINE_IDS, capacities=caps, locked=["east"]).solve()
+    model = CapacitatedCoverage.from_cost_matrix(
+        LINE_COST, weights=weights, k=2, max_minutes=3, facility_ids=LINE_IDS, capacities=caps, locked=["east"]
+    ).solve()
     assert model.selected == ["middle", "east"] and model.objective == pytest.approx(5.0)
 
 
-def max_flow_served(cost: np.ndarray, weights: np.ndarray, caps: np.ndarray, sites: tuple[int, ...], minutes: float) -> float:
+def max_flow_served(
+    cost: np.ndarray, weights: np.ndarray, caps: np.ndarray, sites: tuple[int, ...], minutes: float
+) -> float:
     graph = nx.DiGraph()
     for i, w in enumerate(weights):
         graph.add_edge("s", ("d", i), capacity=float(w))
@@ -205,13 +245,21 @@ def test_capacitated_matches_brute_force_max_flow_on_bexley(bexley: Instance) ->
     caps = np.array([20.0, 12.0, 30.0, 15.0, 25.0, 18.0, 22.0, 10.0])[: len(cols)]
     ids = [bexley.facility_ids[c] for c in cols]
     best = max(max_flow_served(cost, weights, caps, sites, 20) for sites in itertools.combinations(range(len(cols)), 3))
-    model = CapacitatedCoverage.from_cost_matrix(cost, weights=weights, k=3, max_minutes=20, facility_ids=ids, capacities=caps).solve()
+    model = CapacitatedCoverage.from_cost_matrix(
+        cost, weights=weights, k=3, max_minutes=20, facility_ids=ids, capacities=caps
+    ).solve()
     assert model.objective == pytest.approx(best)
     chosen = tuple(ids.index(f) for f in model.selected)
     assert max_flow_served(cost, weights, caps, chosen, 20) == pytest.approx(model.objective)
     locked = (ids[0],)
-    best_locked = max(max_flow_served(cost, weights, caps, sites, 20) for sites in itertools.combinations(range(len(cols)), 3) if 0 in sites)
-    model = CapacitatedCoverage.from_cost_matrix(cost, weights=weights, k=3, max_minutes=20, facility_ids=ids, capacities=caps, locked=locked).solve()
+    best_locked = max(
+        max_flow_served(cost, weights, caps, sites, 20)
+        for sites in itertools.combinations(range(len(cols)), 3)
+        if 0 in sites
+    )
+    model = CapacitatedCoverage.from_cost_matrix(
+        cost, weights=weights, k=3, max_minutes=20, facility_ids=ids, capacities=caps, locked=locked
+    ).solve()
     assert model.objective == pytest.approx(best_locked) and ids[0] in model.selected
 
 
@@ -258,29 +306,46 @@ def area_crowfly(area) -> CrowFlyMatrix:
     located = area.venues[area.venues["located"]]
     xy_o = np.column_stack([area.children.geometry.x, area.children.geometry.y])
     xy_d = np.column_stack([located.geometry.x, located.geometry.y])
-    # reversed destination order: from_study_area must realign columns by id
-    return CrowFlyMatrix(list(area.children["origin_id"]), list(located["venue_id"])[::-1], crowfly_minutes(xy_o, xy_d)[:, ::-1])
+    # reversed destination order: from_workspace must realign columns by id
+    return CrowFlyMatrix(
+        list(area.children["origin_id"]), list(located["venue_id"])[::-1], crowfly_minutes(xy_o, xy_d)[:, ::-1]
+    )
 
 
-def test_from_study_area_equals_cost_matrix_model(bexley_area) -> None:
+def test_from_workspace_equals_cost_matrix_model(bexley_area) -> None:
     matrix = area_crowfly(bexley_area)
     lock = ["cc-west-street", "cc-northumberland-heath"]
-    model = MaximalCovering.from_study_area(bexley_area, matrix, k=5, minutes=15, lock=lock, deprivation_weight=1.0).solve()
+    model = MaximalCovering.from_workspace(
+        Workspace(bexley_area), travel_times=matrix, k=5, minutes=15, lock=lock, deprivation_weight=1.0
+    ).solve()
     assert set(lock) <= set(model.selected)
-    assert set(model.candidates["kind"]) <= {"childrens_centre", "send_hub", "early_years_site", "library", "community_centre", "faith_hall", "leisure_centre"}
+    assert set(model.candidates["kind"]) <= {
+        "childrens_centre",
+        "send_hub",
+        "early_years_site",
+        "library",
+        "community_centre",
+        "faith_hall",
+        "leisure_centre",
+    }
     children = bexley_area.children
     weights = children["children_0_4"].to_numpy(float) * (1 + (10 - children["idaci_decile"].to_numpy(float)) / 9)
     cols = [matrix.destination_ids.index(v) for v in model.facility_ids]
-    reference = spopt_mclp(Instance(matrix.minutes[:, cols], weights, model.facility_ids, model.demand_ids), k=5, minutes=15, locked=tuple(lock))
+    reference = spopt_mclp(
+        Instance(matrix.minutes[:, cols], weights, model.facility_ids, model.demand_ids),
+        k=5,
+        minutes=15,
+        locked=tuple(lock),
+    )
     assert model.objective == pytest.approx(reference)
     assert model.coverage.total_weight == pytest.approx(weights.sum())
 
 
-def test_from_study_area_with_real_travel_times(bexley_area) -> None:
-    traveltime = pytest.importorskip("geoplan.traveltime")
-    matrix = traveltime.study_area_travel_times(bexley_area)
+def test_from_workspace_with_real_travel_times(bexley_area) -> None:
     lock = ["cc-west-street"]
-    model = PMedian.from_study_area(bexley_area, matrix, k=3, minutes=15, lock=lock, candidate_kinds=["childrens_centre", "send_hub"])
+    model = PMedian.from_workspace(
+        Workspace(bexley_area), k=3, minutes=15, lock=lock, candidate_kinds=["childrens_centre", "send_hub"]
+    )
     model.solve()
     assert model.status == "optimal" and set(lock) <= set(model.selected)
     assert set(model.candidates["kind"]) == {"childrens_centre", "send_hub"}
@@ -294,24 +359,27 @@ def test_from_study_area_with_real_travel_times(bexley_area) -> None:
     assert model.objective == pytest.approx(best)
 
 
-def test_from_study_area_capacities_and_errors(bexley_area) -> None:
+def test_from_workspace_capacities_and_errors(bexley_area) -> None:
     matrix = area_crowfly(bexley_area)
+    workspace = Workspace(bexley_area)
     with pytest.raises(InputError, match="no session capacity recorded"):
-        CapacitatedCoverage.from_study_area(bexley_area, matrix, k=3, minutes=15)
-    model = CapacitatedCoverage.from_study_area(bexley_area, matrix, k=3, minutes=15, capacities=300.0, candidate_kinds=["library"]).solve()
+        CapacitatedCoverage.from_workspace(workspace, travel_times=matrix, k=3, minutes=15)
+    model = CapacitatedCoverage.from_workspace(
+        workspace, travel_times=matrix, k=3, minutes=15, capacities=300.0, candidate_kinds=["library"]
+    ).solve()
     assert model.objective <= 900 + 1e-6 and len(model.selected) == 3
     with pytest.raises(InputError, match="locked venue 'nowhere'"):
-        MaximalCovering.from_study_area(bexley_area, matrix, k=3, minutes=15, lock=["nowhere"])
+        MaximalCovering.from_workspace(workspace, travel_times=matrix, k=3, minutes=15, lock=["nowhere"])
     with pytest.raises(InputError, match="no venue of kind 'castle'"):
-        MaximalCovering.from_study_area(bexley_area, matrix, k=3, minutes=15, candidate_kinds=["castle"])
+        MaximalCovering.from_workspace(workspace, travel_times=matrix, k=3, minutes=15, candidate_kinds=["castle"])
     wrong = CrowFlyMatrix(matrix.origin_ids[:-1], matrix.destination_ids, matrix.minutes[:-1])
     with pytest.raises(InputError, match="not a row of the travel-time matrix"):
-        MaximalCovering.from_study_area(bexley_area, wrong, k=3, minutes=15)
+        MaximalCovering.from_workspace(workspace, travel_times=wrong, k=3, minutes=15)
     projected = bexley_area.children
     try:
         bexley_area.children = projected.to_crs("EPSG:4326")
         with pytest.raises(InputError, match="must be in EPSG:27700"):
-            MaximalCovering.from_study_area(bexley_area, matrix, k=3, minutes=15)
+            MaximalCovering.from_workspace(workspace, travel_times=matrix, k=3, minutes=15)
     finally:
         bexley_area.children = projected
 
@@ -346,7 +414,9 @@ def test_bad_matrices_and_capacities() -> None:
     with pytest.raises(InputError, match="needs capacities"):
         CapacitatedCoverage.from_cost_matrix(LINE_COST, weights=np.ones(4), k=1, max_minutes=1)
     with pytest.raises(InputError, match="capacity of site 'middle'"):
-        CapacitatedCoverage.from_cost_matrix(LINE_COST, weights=np.ones(4), k=1, max_minutes=1, facility_ids=LINE_IDS, capacities=[1, -1, 1])
+        CapacitatedCoverage.from_cost_matrix(
+            LINE_COST, weights=np.ones(4), k=1, max_minutes=1, facility_ids=LINE_IDS, capacities=[1, -1, 1]
+        )
     cost = np.array([[1.0, np.inf], [np.inf, 1.0]])
     with pytest.raises(InputError, match="no choice of k=1 sites"):
         PMedian.from_cost_matrix(cost, weights=[1.0, 1.0], k=1).solve()
@@ -365,7 +435,6 @@ def test_cli_rejects_unknown_model(capsys: pytest.CaptureFixture[str], monkeypat
 
 
 def test_cli_optimise_json(mirror: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("geoplan.traveltime")
     import json
 
     from typer.testing import CliRunner
@@ -374,7 +443,20 @@ def test_cli_optimise_json(mirror: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setenv("GEOPLAN_DATA", str(mirror))
     monkeypatch.setattr("geoplan.settings.data_dir", mirror)
-    args = ["optimise", "--model", "mclp", "--k", "5", "--minutes", "15", "--lock", "cc-west-street", "--candidates", "childrens_centre,library", "--json"]
+    args = [
+        "optimise",
+        "--model",
+        "mclp",
+        "--k",
+        "5",
+        "--minutes",
+        "15",
+        "--lock",
+        "cc-west-street",
+        "--candidates",
+        "childrens_centre,library",
+        "--json",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
@@ -387,15 +469,119 @@ def test_cli_optimise_json(mirror: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 @pytest.mark.parametrize(
     ("cls", "extra"),
-    [(PMedian, {}), (MaximalCovering, {"max_minutes": 1.0}), (CapacitatedCoverage, {"max_minutes": 1.0, "capacities": [1.0, 1.0, 1.0]})],
+    [
+        (PMedian, {}),
+        (MaximalCovering, {"max_minutes": 1.0}),
+        (CapacitatedCoverage, {"max_minutes": 1.0, "capacities": [1.0, 1.0, 1.0]}),
+    ],
 )
 def test_degenerate_instances(cls: type, extra: dict) -> None:
     # no demand at all: any k sites, nothing covered
     model = cls.from_cost_matrix(LINE_COST, weights=np.zeros(4), k=2, facility_ids=LINE_IDS, **extra).solve()
     assert len(model.selected) == 2 and model.objective == 0 and model.coverage.share == 0
     # every site locked: nothing to choose, the objective is the locked sites' own
-    model = cls.from_cost_matrix(LINE_COST, weights=np.ones(4), k=2, facility_ids=LINE_IDS, locked=["west", "east"], **extra).solve()
+    model = cls.from_cost_matrix(
+        LINE_COST, weights=np.ones(4), k=2, facility_ids=LINE_IDS, locked=["west", "east"], **extra
+    ).solve()
     assert model.selected == ["west", "east"] and model.status == "optimal"
     expected = {PMedian: 2.0, MaximalCovering: 4.0, CapacitatedCoverage: 2.0}[cls]
     assert model.objective == pytest.approx(expected)
-    assert sum(site["covered_weight"] for site in model.to_dict()["selected"]) == pytest.approx(model.coverage.covered_weight)
+    assert sum(site["covered_weight"] for site in model.to_dict()["selected"]) == pytest.approx(
+        model.coverage.covered_weight
+    )
+
+
+# ---------------------------------------------------------------- p-median against enumeration
+def brute_force_pmedian(cost: np.ndarray, weights: np.ndarray, k: int, locked: tuple[int, ...] = ()) -> float:
+    reachable = np.isfinite(cost).any(axis=1)
+    best = np.inf
+    for sites in itertools.combinations(range(cost.shape[1]), k):
+        if not set(locked) <= set(sites):
+            continue
+        nearest = cost[:, list(sites)].min(axis=1)[reachable]
+        if np.isfinite(nearest).all():
+            best = min(best, float((weights[reachable] * nearest).sum()))
+    return best
+
+
+@pytest.mark.parametrize(("k", "locked"), [(4, ()), (5, ("3",)), (6, ()), (7, ("0", "11"))])
+def test_pmedian_matches_enumeration_on_newport_subsets(newport: Instance, k: int, locked: tuple[str, ...]) -> None:
+    """Every k-subset of 12 Newport community venues, 40-minute cutoff (some pairs unreachable)."""
+    cols = np.linspace(0, len(newport.facility_ids) - 1, 12).astype(int)
+    cost = np.where(newport.cost[:, cols] <= 40, newport.cost[:, cols], np.inf)
+    best = brute_force_pmedian(cost, newport.weights, k, tuple(int(s) for s in locked))
+    assert np.isfinite(best)
+    model = PMedian.from_cost_matrix(cost, weights=newport.weights, k=k, locked=locked).solve()
+    assert model.status == "optimal" and model.gap == 0
+    assert model.objective == pytest.approx(best, rel=1e-9)
+    assert model.bound == pytest.approx(best, rel=1e-6) and model.bound <= model.objective * (1 + 1e-12)
+    assert set(locked) <= set(model.selected) and len(model.selected) == k
+
+
+def test_pmedian_time_limit_keeps_a_valid_bound(bexley: Instance) -> None:
+    """However the time limit cuts it short, the solution is real and the bound below the optimum."""
+    exact = PMedian.from_cost_matrix(bexley.cost, weights=bexley.weights, k=8, facility_ids=bexley.facility_ids).solve()
+    short = PMedian.from_cost_matrix(bexley.cost, weights=bexley.weights, k=8, facility_ids=bexley.facility_ids).solve(
+        time_limit_s=0.01
+    )
+    assert exact.status == "optimal"
+    assert short.status in {"optimal", "time_limit"} and len(short.selected) == 8
+    chosen = [bexley.facility_ids.index(f) for f in short.selected]
+    assert short.objective == pytest.approx(float(bexley.cost[:, chosen].min(axis=1).sum()))
+    assert short.bound <= exact.objective * (1 + 1e-9) <= short.objective * (1 + 1e-9)
+    assert short.gap == pytest.approx((short.objective - short.bound) / short.objective, abs=1e-12)
+    assert (short.status == "optimal") == (short.gap == 0)
+
+
+# ---------------------------------------------------------------- from_geodataframe
+@pytest.fixture(scope="module")
+def bexley_layers(
+    bexley_small: Instance, bexley_postcodes: pd.DataFrame, bexley_venues: pd.DataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    rows = np.arange(0, len(bexley_postcodes), 15)
+    demand = gpd.GeoDataFrame(
+        {"postcode": bexley_postcodes["Postcode"].iloc[rows].to_numpy(), "children": bexley_small.weights},
+        geometry=gpd.points_from_xy(bexley_postcodes["Eastings"].iloc[rows], bexley_postcodes["Northings"].iloc[rows]),
+        crs="EPSG:27700",
+    )
+    sites = gpd.GeoDataFrame(
+        {"venue_id": bexley_venues["venue_id"]},
+        geometry=gpd.points_from_xy(bexley_venues["easting"], bexley_venues["northing"]),
+        crs="EPSG:27700",
+    )
+    return demand, sites
+
+
+def test_from_geodataframe_equals_cost_matrix_model(
+    bexley_small: Instance, bexley_layers: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]
+) -> None:
+    demand, sites = bexley_layers
+    # 1.3 circuity at 4 km/h is the crow-fly of the cost-matrix instance
+    args = {
+        "weights_column": "children",
+        "k": 4,
+        "circuity": CIRCUITY,
+        "profile": 4.0,
+        "facility_id_column": "venue_id",
+        "demand_id_column": "postcode",
+    }
+    model = PMedian.from_geodataframe(demand, sites, **args).solve()
+    assert model.objective == pytest.approx(spopt_pmedian(bexley_small, k=4), rel=1e-9)
+    assert model.demand_ids == bexley_small.demand_ids and model.facility_ids == bexley_small.facility_ids
+    mclp = MaximalCovering.from_geodataframe(demand, sites, max_minutes=15, **args | {"locked": ["cc-danson"]}).solve()
+    assert mclp.objective == pytest.approx(spopt_mclp(bexley_small, k=4, minutes=15, locked=("cc-danson",)))
+
+
+def test_from_geodataframe_crs_errors(bexley_layers: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]) -> None:
+    demand, sites = bexley_layers
+    args = {"weights_column": "children", "k": 2}
+    with pytest.raises(InputError, match=r"demand is in EPSG:4326 but facilities are in EPSG:27700; reproject"):
+        PMedian.from_geodataframe(demand.to_crs("EPSG:4326"), sites, **args)
+    with pytest.raises(InputError, match=r"layers are in EPSG:4326 \(degrees\)"):
+        PMedian.from_geodataframe(demand.to_crs("EPSG:4326"), sites.to_crs("EPSG:4326"), **args)
+    with pytest.raises(InputError, match="facilities layer has no CRS"):
+        PMedian.from_geodataframe(demand, sites.set_crs(None, allow_override=True), **args)
+    with pytest.raises(InputError, match="demand layer has no column 'kids'"):
+        PMedian.from_geodataframe(demand, sites, weights_column="kids", k=2)
+    with pytest.raises(InputError, match="circuity factor must be at least 1"):
+        PMedian.from_geodataframe(demand, sites, circuity=0.5, **args)

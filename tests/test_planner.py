@@ -13,21 +13,37 @@ import numpy as np
 import pytest
 import yaml
 
+from geoplan.cli.serve import check_credentials, serve_arguments
 from geoplan.coverage import find_gaps, measure_coverage
 from geoplan.errors import InputError
-from geoplan.planner import PlannerSession, scenario_yaml, serve_arguments, shared_resources
-from geoplan.scenarios import SCENARIO_DIR, baseline_scenario, compare, list_scenarios, resolve_scenario
+from geoplan.planner import PlannerSession
+from geoplan.scenarios import (
+    SCENARIO_DIR,
+    baseline_scenario,
+    compare,
+    list_scenarios,
+    resolve_scenario,
+    run_scenario,
+    scenario_yaml,
+)
+from geoplan.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
 BEXLEY = REPO / "layers" / "bexley.yaml"
-CENTRES = ("cc-west-street", "cc-northumberland-heath", "cc-normandy-send-hub", "cc-danson", "cc-north-cray",
-           "cc-northend")  # fmt: skip
+CENTRES = (
+    "cc-west-street",
+    "cc-northumberland-heath",
+    "cc-normandy-send-hub",
+    "cc-danson",
+    "cc-north-cray",
+    "cc-northend",
+)
 BAND = 15.0
 
 
 @pytest.fixture(scope="module")
-def resources(mirror: Path):
-    return shared_resources(BEXLEY, data_dir=mirror)
+def resources(mirror: Path) -> Workspace:
+    return Workspace.shared(BEXLEY, data_dir=mirror)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +85,7 @@ def test_baseline_metrics_are_the_matrix_counts(area, travel_times, resources) -
         in_decile = area.children["imd_decile"].to_numpy() == decile
         assert row["covered"] == children(area)[reach & in_decile].sum()
         assert row["share"] == row["baseline_share"]
-    assert sum(row["total"] for row in metrics["by_idaci_decile"]) == 15_035
+    assert sum(row["children"] for row in metrics["by_idaci_decile"]) == 15_035
     assert json.loads(json.dumps(metrics)) == metrics
 
 
@@ -118,16 +134,16 @@ def test_rejected_edits_leave_the_session_as_it_was(resources) -> None:
     before = session.to_scenario_yaml()
     with pytest.raises(InputError, match="closed"):
         session.move_session("north-cray-coffee-morning", "lib-thamesmead")
-    with pytest.raises(InputError, match="unknown venue id 'nowhere'"):
+    with pytest.raises(InputError, match="no such venue"):
         session.toggle_venue("nowhere", False)
     for centre in CENTRES[:-1]:
         session.toggle_venue(centre, False)
     with pytest.raises(InputError, match="no open children's centre"):
         session.toggle_venue(CENTRES[-1], False)
     assert CENTRES[-1] in session.metrics()["centres"]
-    with pytest.raises(InputError, match="positive"):
+    with pytest.raises(InputError, match="more than 0 and at most 120"):
         session.set_band(-5)
-    with pytest.raises(InputError, match="profile"):
+    with pytest.raises(InputError, match="walking pace"):
         session.set_profile("cycle")
     assert session.to_scenario_yaml() != before  # the five closes were kept
     assert session.metrics()["centres"] == [CENTRES[-1]]
@@ -188,8 +204,7 @@ def test_gaps_rank_as_find_gaps(area, travel_times, resources) -> None:
     assert list(ours["lsoa_code"]) == list(theirs["lsoa_code"])
     assert np.allclose(ours["need"], theirs["need"])
     assert np.array_equal(ours["children_beyond"], theirs["children_beyond"])
-    top = session.metrics()["top_gaps"]
-    assert [gap["lsoa_code"] for gap in top] == list(theirs["lsoa_code"][:10])
+    assert list(ours["nearest_name"]) == list(theirs["nearest_name"])
 
 
 @pytest.mark.parametrize("name", sorted(path.stem for path in SCENARIO_DIR.glob("bexley-*.yaml")))
@@ -198,7 +213,7 @@ def test_shipped_scenarios_round_trip_through_yaml(area, travel_times, resources
     session.load_scenario(name)
     text = session.to_scenario_yaml()
     data = yaml.safe_load(text)
-    assert data["version"] == 1 and data["name"] == name and data["base"] == "../layers/bexley.yaml"
+    assert data["version"] == 1 and data["name"] == name and data["base"] == "bexley"
     again = PlannerSession(resources)
     again.load_scenario_yaml(text, filename=f"{name}.yaml")
     assert again.to_scenario_yaml() == text
@@ -227,14 +242,16 @@ def test_edited_scenario_saves_and_loads_unchanged(resources) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("version: 1\nname: bad\ntitle: Bad\nchanges:\n  - close: [nowhere]\n",
-         "mine.yaml, line 5, field 'changes[0].close[0]': unknown venue id 'nowhere'"),
+        (
+            "version: 1\nname: bad\ntitle: Bad\nchanges:\n  - close: [nowhere]\n",
+            "mine.yaml, line 5, field 'changes[0].close[0]': unknown venue id 'nowhere'",
+        ),
         ("version: 1\nname: bad\ntitle: [unclosed\n", "mine.yaml, line 3"),
         ("version: 2\nname: bad\ntitle: Bad\n", "mine.yaml, line 1, field 'version'"),
         ("- just\n- a list\n", "mine.yaml, line 1, field '(document)'"),
         ("", "mine.yaml, line 1, field 'version': file is empty"),
     ],
-)  # fmt: skip
+)
 def test_bad_upload_names_file_line_and_field_and_keeps_state(resources, text: str, message: str) -> None:
     session = PlannerSession(resources)
     session.toggle_venue("cc-danson", False)
@@ -250,7 +267,7 @@ def test_upload_rejects_binary_and_other_areas(resources, tmp_path: Path) -> Non
     session = PlannerSession(resources)
     with pytest.raises(InputError, match="not UTF-8"):
         session.load_scenario_yaml(b"\xff\xfe\x00bad", filename="x.yaml")
-    other = "version: 1\nname: other\ntitle: Other\nbase: ../layers/elsewhere.yaml\n"
+    other = "version: 1\nname: other\ntitle: Other\nbase: /nowhere/elsewhere.yaml\n"
     with pytest.raises(InputError, match="field 'base'"):
         session.load_scenario_yaml(other, filename="x.yaml")
 
@@ -281,7 +298,7 @@ def test_report_is_the_committee_report_of_the_current_scenario(resources) -> No
     assert "(edited in the planner)" in page
     covered = f"{session.metrics()['covered']:,.0f}"
     assert covered in page
-    assert "<script src=\"http" not in page and "<link href=\"http" not in page
+    assert '<script src="http' not in page and '<link href="http' not in page
 
 
 def test_scenario_yaml_is_the_schema_of_scenarios(resources) -> None:
@@ -290,25 +307,116 @@ def test_scenario_yaml_is_the_schema_of_scenarios(resources) -> None:
         assert list(yaml.safe_load(text)) == ["version", "name", "title", "description", "base", "settings", "changes"]
 
 
-def test_public_address_needs_authentication() -> None:
+def credentials_file(folder: Path, users: object, mode: int = 0o600) -> Path:
+    path = folder / "users.json"
+    path.write_text(json.dumps(users), encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def test_public_address_needs_authentication_and_secrets_stay_off_the_command_line(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="without authentication"):
         serve_arguments(port=5006, address="0.0.0.0", environ={})
-    argv = serve_arguments(port=5006, address="0.0.0.0", basic_auth="s3cret-pass", cookie_secret="c", environ={})
-    assert argv[argv.index("--basic-auth") + 1] == "s3cret-pass"
-    assert "--address" in argv and argv[argv.index("--address") + 1] == "0.0.0.0"
-    assert serve_arguments(port=5006, address="0.0.0.0", environ={"PANEL_OAUTH_PROVIDER": "github"})
-    local = serve_arguments(port=5007, address="127.0.0.1", environ={})
-    assert "127.0.0.1:5007" in local and "--basic-auth" not in local
+    users = credentials_file(tmp_path, {"planner": "a long enough password"})
+    argv, env = serve_arguments(port=5006, address="0.0.0.0", credentials=users, environ={})
+    assert "a long enough password" not in " ".join(argv)
+    assert "--basic-auth" not in argv and "--cookie-secret" not in argv
+    assert env["PANEL_BASIC_AUTH"] == str(users.resolve())
+    assert len(env["PANEL_COOKIE_SECRET"]) >= 32  # generated: Panel never answers 500 for a missing secret
+    assert argv[argv.index("--basic-login-template") + 1].endswith("login.html")
+    _, again = serve_arguments(port=5006, address="0.0.0.0", credentials=users, environ={})
+    assert again["PANEL_COOKIE_SECRET"] != env["PANEL_COOKIE_SECRET"]
+    _, kept = serve_arguments(
+        port=5006, address="0.0.0.0", environ={"GEOPLAN_CREDENTIALS": str(users), "PANEL_COOKIE_SECRET": "given-secret"}
+    )
+    assert kept["PANEL_COOKIE_SECRET"] == "given-secret"
+    with pytest.raises(InputError, match="accepts any user name"):
+        serve_arguments(port=5006, address="0.0.0.0", environ={"PANEL_BASIC_AUTH": "pw"})
+    argv, env = serve_arguments(port=5006, address="0.0.0.0", environ={"PANEL_OAUTH_PROVIDER": "github"})
+    assert "PANEL_COOKIE_SECRET" in env
+    local, env = serve_arguments(port=5007, address="127.0.0.1", environ={})
+    assert "127.0.0.1:5007" in local and "PANEL_BASIC_AUTH" not in env
+
+
+@pytest.mark.parametrize(
+    ("users", "mode", "message"),
+    [
+        ({"planner": "a long enough password"}, 0o644, "can be read by other users"),
+        ({"bad user!": "a long enough password"}, 0o600, "user name 'bad user!'"),
+        ({"planner": "short"}, 0o600, "at least 8 characters"),
+        (["planner", "password"], 0o600, "JSON object of user name to password"),
+    ],
+)
+def test_bad_credentials_files_are_refused(tmp_path: Path, users: object, mode: int, message: str) -> None:
+    with pytest.raises(InputError, match=message) as caught:
+        check_credentials(credentials_file(tmp_path, users, mode))
+    assert "\n" not in str(caught.value)
+
+
+def test_undo_redo_and_unsaved_edits(resources) -> None:
+    session = PlannerSession(resources)
+    assert not session.unsaved and not session.can_undo
+    session.toggle_venue("cc-north-cray", False)
+    session.move_session("greenmead-baby-bank", "lib-thamesmead")
+    assert session.unsaved and len(session.scenario.changes) == 2
+    session.undo()
+    assert [change.kind for change in session.scenario.changes] == ["close"]
+    session.undo()
+    assert session.scenario.changes == [] and session.can_redo and not session.can_undo
+    session.redo()
+    assert session.metrics()["children_losing"] > 0
+    session.rename("North Cray closed")
+    assert session.scenario.name == "north-cray-closed" and not session.unsaved
+    with pytest.raises(InputError, match="letters, digits and dashes"):
+        session.rename("../../etc/passwd")
+
+
+def test_page_address_token_restores_the_scenario(resources) -> None:
+    session = PlannerSession(resources)
+    session.load_scenario("bexley-north-cray-to-thamesmead")
+    session.toggle_venue("cc-danson", False)
+    restored = PlannerSession(resources)
+    restored.restore(session.state_token())
+    assert restored.to_scenario_yaml() == session.to_scenario_yaml()
+    assert restored.metrics() == session.metrics()
+    with pytest.raises(InputError, match="damaged"):
+        restored.restore("not-a-token")
+
+
+def test_moving_sessions_shows_the_session_type_gains_and_losses_of_scenario_run(area, travel_times, resources) -> None:
+    """Issue 14: the app showed "0 gain, 0 lose" where scenario run showed children losing a session type."""
+    session = PlannerSession(resources)
+    session.load_scenario("bexley-north-cray-to-thamesmead")
+    metrics = session.metrics()
+    summary = run_scenario("bexley-north-cray-to-thamesmead", workspace=resources).summary
+    assert metrics["session_types"]["children_losing"] == summary["children_losing_a_session_type"] > 0
+    assert metrics["session_types"]["children_gaining"] == summary["children_gaining_a_session_type"] > 0
+    tables = session.who_changes()
+    by_type = session.comparison().session_types
+    assert tables["session_types"]["Lose"].sum() == round(by_type["children_losing"]).sum()
+    assert "Move" in metrics["changes"][0] and "north-cray" not in " ".join(metrics["changes"])
 
 
 def test_cli_serve_refuses_public_address_without_auth(mirror: Path) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PANEL_")}
     env["GEOPLAN_DATA"] = str(mirror)
     done = subprocess.run(
-        [sys.executable, "-c", "from geoplan.cli import main; main()", "serve", "--address", "0.0.0.0",
-         "--port", "5999"],
-        capture_output=True, text=True, timeout=60, env=env, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "from geoplan.cli import main; main()",
+            "serve",
+            "--address",
+            "0.0.0.0",
+            "--port",
+            "5999",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("geoplan: error:") and "authentication" in lines[0]

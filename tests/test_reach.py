@@ -23,9 +23,6 @@ import pytest
 from geoplan.errors import InputError
 from geoplan.reach import (
     COUNT_MEASURES,
-    OUTSIDE_AREA,
-    TOTAL,
-    UNKNOWN_AREA,
     ReachWarning,
     analyse_reach,
     read_records,
@@ -33,6 +30,7 @@ from geoplan.reach import (
     ward_table_layer,
     write_ward_tables,
 )
+from geoplan.reach.records import OUTSIDE_AREA, TOTAL, UNKNOWN_AREA
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 1, 31)
@@ -77,8 +75,12 @@ def fixture_records(bexley, tmp_path_factory):
             rows.append([child, written, dob.isoformat(), venue, ""])
         for day in visits:
             rows.append([child, written, dob.isoformat(), venue, (start + timedelta(days=day)).isoformat()])
-        children[child] = {"place": place, "postcode": postcode, "dob": dob.isoformat(),
-                           "dates": [(start + timedelta(days=day)).isoformat() for day in visits]}  # fmt: skip
+        children[child] = {
+            "place": place,
+            "postcode": postcode,
+            "dob": dob.isoformat(),
+            "dates": [(start + timedelta(days=day)).isoformat() for day in visits],
+        }
     rows.append(list(rows[10]))  # one exact duplicate row: counted once, with a warning
     path = tmp_path_factory.mktemp("records") / "TEST_FIXTURE_records_not_real.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -94,7 +96,7 @@ def _expected(children: dict, bexley) -> dict[str, dict]:
     lsoa_decile = dict(zip(bexley.lsoas["lsoa_code"], bexley.lsoas["imd_decile"], strict=True))
     tallies = {"lsoa": defaultdict(Counter), "ward": defaultdict(Counter), "decile": defaultdict(Counter)}
     months = defaultdict(Counter)
-    for child, facts in children.items():
+    for facts in children.values():
         place, visits = facts["place"], len(facts["dates"])
         keys = {"lsoa": place, "ward": lsoa_ward.get(place, place), "decile": lsoa_decile.get(place, place)}
         for table, key in keys.items():
@@ -147,7 +149,7 @@ def test_aggregates_match_an_independent_count(result, fixture_records, bexley):
     assert unknown > 0 and ward.loc[UNKNOWN_AREA, "registered"] == unknown
     deprived = result.unprotected["deprived"]
     in_area = sum(1 for facts in children.values() if facts["place"].startswith("E0") and facts["dates"])
-    most_30 = sum(tallies["decile"][decile_][ "attended_once_or_more"] for decile_ in (1, 2, 3))
+    most_30 = sum(tallies["decile"][decile_]["attended_once_or_more"] for decile_ in (1, 2, 3))
     assert deprived.loc["imd_1_3", "attended_once_or_more"] == most_30
     assert deprived.loc["imd_1_3", "share_of_attenders"] == pytest.approx(round(most_30 / in_area, 3))
     monthly = result.unprotected["monthly"]
@@ -191,7 +193,7 @@ def test_published_tables_suppress_small_counts_and_leak_none(result):
         column = ward[measure]
         assert (column == "X").sum() != 1, measure
         for ward_code in ward.index[:-3]:
-            members = lsoa.loc[lsoa["ward_code"] == ward_code, measure].tolist() + [ward.loc[ward_code, measure]]
+            members = [*lsoa.loc[lsoa["ward_code"] == ward_code, measure].tolist(), ward.loc[ward_code, measure]]
             assert sum(value == "X" for value in members) != 1, (ward_code, measure)
     decile = tables["decile"]
     for measure in COUNT_MEASURES:
@@ -205,7 +207,13 @@ def test_output_directory_holds_no_row_level_value(result, fixture_records, tmp_
     _, children = fixture_records
     written = result.write(tmp_path / "out")
     names = {path.name for path in written}
-    assert {"reach_by_ward.csv", "reach_by_lsoa.csv", "reach.gpkg", "reach_wards.geojson", "reach_summary.json"} <= names
+    assert {
+        "reach_by_ward.csv",
+        "reach_by_lsoa.csv",
+        "reach.gpkg",
+        "reach_wards.geojson",
+        "reach_summary.json",
+    } <= names
     needles = set()
     for child, facts in children.items():
         needles |= {child, facts["postcode"], facts["postcode"].replace(" ", ""), facts["dob"], *facts["dates"]}
@@ -242,13 +250,21 @@ GOOD_ROW = ["TEST-0001", "DA8 1LW", "2023-05-01", "V1", "2025-03-02"]
 @pytest.mark.parametrize(
     ("header", "rows", "expected"),
     [
-        (["child_id", "postcode", "venue", "attendance_date"], [GOOD_ROW[:2] + GOOD_ROW[3:]], "date_of_birth or age_band"),
+        (
+            ["child_id", "postcode", "venue", "attendance_date"],
+            [GOOD_ROW[:2] + GOOD_ROW[3:]],
+            "date_of_birth or age_band",
+        ),
         (["child_id", "date_of_birth", "venue", "attendance_date"], [GOOD_ROW[:1] + GOOD_ROW[2:]], "field 'postcode'"),
         (HEADER, [], "header but no rows"),
-        (HEADER, [[*GOOD_ROW[:4], "2027-01-01"]], "row 2, field 'attendance_date': date is in the future"),
-        (HEADER, [GOOD_ROW, [*GOOD_ROW[:2], "2026-06-01", *GOOD_ROW[3:]]], "row 3, field 'date_of_birth': date is in the future"),
-        (HEADER, [[*GOOD_ROW[:4], "31/02/2025"]], "row 2, field 'attendance_date': not a date"),
-        (HEADER, [["", *GOOD_ROW[1:]]], "row 2, field 'child_id': child id is blank"),
+        (HEADER, [[*GOOD_ROW[:4], "2027-01-01"]], "line 2, field 'attendance_date': date is in the future"),
+        (
+            HEADER,
+            [GOOD_ROW, [*GOOD_ROW[:2], "2026-06-01", *GOOD_ROW[3:]]],
+            "line 3, field 'date_of_birth': date is in the future",
+        ),
+        (HEADER, [[*GOOD_ROW[:4], "31/02/2025"]], "line 2, field 'attendance_date': not a date"),
+        (HEADER, [["", *GOOD_ROW[1:]]], "line 2, field 'child_id': child id is blank"),
     ],
 )
 def test_bad_records_give_one_line_errors_without_values(tmp_path, header, rows, expected):
@@ -268,8 +284,11 @@ def test_empty_file_is_an_error(tmp_path):
 
 
 def test_malformed_postcode_counts_as_unknown_area(tmp_path, bexley):
-    path = _write(tmp_path / "records.csv", HEADER, [GOOD_ROW, ["TEST-0002", "NOT A CODE", *GOOD_ROW[2:]],
-                                                      ["TEST-0003", "", *GOOD_ROW[2:]]])  # fmt: skip
+    path = _write(
+        tmp_path / "records.csv",
+        HEADER,
+        [GOOD_ROW, ["TEST-0002", "NOT A CODE", *GOOD_ROW[2:]], ["TEST-0003", "", *GOOD_ROW[2:]]],
+    )
     with pytest.warns(ReachWarning, match="2 child\\(ren\\) with a malformed or blank postcode"):
         outcome = analyse_reach(path, bexley, today=TODAY)
     assert outcome.unprotected["ward"].loc[UNKNOWN_AREA, "registered"] == 2
@@ -298,8 +317,11 @@ def test_a_higher_threshold_and_records_without_attendances(fixture_records, bex
 
 
 def test_age_band_and_aliases_are_accepted(tmp_path, bexley):
-    path = _write(tmp_path / "records.csv", ["\ufeffChild ID", "Postcode", "Age band", "Centre", "Date"],
-                  [["TEST-0001", "da81lw", "0-2", "V1", "02/03/2025"]])  # fmt: skip
+    path = _write(
+        tmp_path / "records.csv",
+        ["\ufeffChild ID", "Postcode", "Age band", "Centre", "Date"],
+        [["TEST-0001", "da81lw", "0-2", "V1", "02/03/2025"]],
+    )
     records, problems = read_records(path, today=TODAY)
     assert records.loc[0, "attendance_date"] == pd.Timestamp("2025-03-02") and problems["duplicate_rows"] == 0
 
@@ -353,7 +375,7 @@ def test_foi_unmatched_ward_is_named(tmp_path, bexley):
     with pytest.raises(InputError, match="ward 'Brampton' matches no ward of"):
         ward_table_layer(table, bexley)
     path.write_text("Ward Name,No. of Children Currently Registered (Distinct Count)\nErith,twelve\n")
-    with pytest.raises(InputError, match="row 2, field 'No. of Children Currently Registered"):
+    with pytest.raises(InputError, match=r"row 2, field .No\. of Children Currently Registered"):
         read_ward_tables(path)
 
 
@@ -370,17 +392,46 @@ def test_foi_layers_are_written(foi_dir, bexley, tmp_path):
 def test_cli_reach_writes_and_reports(fixture_records, mirror, tmp_path):
     path, _ = fixture_records
     env = {"GEOPLAN_DATA": str(mirror), "PATH": ""}
-    command = [sys.executable, "-m", "geoplan.cli", "reach", "--records", str(path), "--out", str(tmp_path / "r"), "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "geoplan.cli",
+        "reach",
+        "--records",
+        str(path),
+        "--out",
+        str(tmp_path / "r"),
+        "--json",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert payload["problems"]["duplicate_rows"] == 1 and "TEST-" not in done.stdout + done.stderr
     assert (tmp_path / "r" / "reach.gpkg").is_file()
-    foi = [sys.executable, "-m", "geoplan.cli", "reach", "--foi", str(mirror / "raw" / "childrens-centres"),
-           "--out", str(tmp_path / "f")]  # fmt: skip
+    foi = [
+        sys.executable,
+        "-m",
+        "geoplan.cli",
+        "reach",
+        "--foi",
+        str(mirror / "raw" / "childrens-centres"),
+        "--out",
+        str(tmp_path / "f"),
+    ]
     done = subprocess.run(foi, capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "f" / "ward_tables.gpkg").is_file()
-    bad = subprocess.run([*command[:5], str(tmp_path / "missing.csv"), *command[6:]], capture_output=True, text=True,
-                         env=env, check=False)  # fmt: skip
+    bad = subprocess.run(
+        [*command[:5], str(tmp_path / "missing.csv"), *command[6:]],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "file not found" in bad.stderr
+
+
+def test_result_repr_holds_no_unsuppressed_counts(result):
+    text = repr(result)
+    assert "unprotected" not in text and "masks" not in text and "problems=" not in text
+    assert str(int(result.unprotected["ward"].loc[TOTAL, "registered"])) not in text

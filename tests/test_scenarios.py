@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,14 +15,15 @@ from pyproj import Transformer
 
 from geoplan import settings
 from geoplan.cli import main
+from geoplan.errors import ScenarioError
 from geoplan.scenarios import (
     SCENARIO_DIR,
-    ScenarioError,
     apply_scenario,
     baseline_scenario,
     compare,
     list_scenarios,
     load_scenario,
+    scenario_yaml,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,8 +36,14 @@ BEFORE, ONE_CENTRE, ADOPTED, NORTH_CRAY = (
 )
 SHIPPED = (BEFORE, ONE_CENTRE, ADOPTED, NORTH_CRAY)
 # Centre buildings of each option, written out from CONTEXT.md (Cabinet report, 1 September 2021).
-BASELINE_CENTRES = {"cc-west-street", "cc-northumberland-heath", "cc-normandy-send-hub", "cc-danson", "cc-north-cray",
-                    "cc-northend"}  # fmt: skip
+BASELINE_CENTRES = {
+    "cc-west-street",
+    "cc-northumberland-heath",
+    "cc-normandy-send-hub",
+    "cc-danson",
+    "cc-north-cray",
+    "cc-northend",
+}
 CENTRES = {
     BEFORE: BASELINE_CENTRES | {"ey-greenmead", "ey-st-augustines", "ey-hillsgrove"},
     ONE_CENTRE: {"cc-west-street"},
@@ -43,12 +51,16 @@ CENTRES = {
     NORTH_CRAY: BASELINE_CENTRES,
 }
 HEADLINE = 15.0
+#: Seconds a hostile file may take to be refused (it is refused before anything is built).
+FAST_FAILURE_S = 1.0
 
 
 @pytest.fixture(scope="module")
 def comparisons(bexley, travel_times):
     baseline = baseline_scenario(BEXLEY)
-    return {name: compare(bexley, travel_times, baseline, load_scenario(SCENARIO_DIR / f"{name}.yaml")) for name in SHIPPED}
+    return {
+        name: compare(bexley, travel_times, baseline, load_scenario(SCENARIO_DIR / f"{name}.yaml")) for name in SHIPPED
+    }
 
 
 def children_within(area, travel_times, venue_ids, minutes=HEADLINE) -> float:
@@ -62,11 +74,11 @@ def children_within(area, travel_times, venue_ids, minutes=HEADLINE) -> float:
 
 
 def test_shipped_scenarios_are_listed_and_valid(bexley):
-    names = [scenario.name for scenario in list_scenarios(SCENARIO_DIR)]
-    assert names == sorted(SHIPPED)
-    for scenario in list_scenarios(SCENARIO_DIR):
+    bexley_scenarios = [scenario for scenario in list_scenarios(SCENARIO_DIR) if scenario.base_path() == BEXLEY]
+    assert [scenario.name for scenario in bexley_scenarios] == sorted(SHIPPED)
+    for scenario in bexley_scenarios:
         assert scenario.path.stem == scenario.name
-        assert scenario.base_path() == BEXLEY.resolve()
+        assert scenario.base == "bexley"
         assert "Source" in scenario.description
         applied = apply_scenario(bexley, scenario)
         assert set(applied.configuration.centre_ids) == CENTRES[scenario.name]
@@ -123,8 +135,20 @@ def test_gains_and_losses_add_up(bexley, travel_times, comparisons):
         lsoas = comparison.changed_areas
         assert lsoas.crs.to_epsg() == 27700
         assert (lsoas["method"] == travel_times.method).all()
-        moved = comparison.by_lsoa[["children_losing", "children_gaining", "session_losing", "session_gaining",
-                                    "types_losing", "types_gaining"]].gt(0).any(axis=1)  # fmt: skip
+        moved = (
+            comparison.by_lsoa[
+                [
+                    "children_losing",
+                    "children_gaining",
+                    "session_losing",
+                    "session_gaining",
+                    "types_losing",
+                    "types_gaining",
+                ]
+            ]
+            .gt(0)
+            .any(axis=1)
+        )
         assert set(lsoas["lsoa_code"]) == set(comparison.by_lsoa.loc[moved, "lsoa_code"])
     losing_lsoas = adopted.changed_areas.set_index("lsoa_code")["children_losing"]
     assert losing_lsoas.sum() == summary["children_losing"]
@@ -135,8 +159,13 @@ def test_gains_and_losses_add_up(bexley, travel_times, comparisons):
 def test_one_centre_moves_every_centre_session_to_west_street(bexley, comparisons):
     applied = comparisons[ONE_CENTRE].after
     sessions = applied.configuration.sessions.set_index("session_id")["venue_id"]
-    for session_id in ("nh-baby-group", "northend-midwifery", "north-cray-well-baby", "danson-saturday-clinic",
-                       "normandy-send-support"):  # fmt: skip
+    for session_id in (
+        "nh-baby-group",
+        "northend-midwifery",
+        "north-cray-well-baby",
+        "danson-saturday-clinic",
+        "normandy-send-support",
+    ):
         assert sessions[session_id] == "cc-west-street"
     others = BASELINE_CENTRES - {"cc-west-street"}
     assert len(applied.moved_sessions) == bexley.sessions["venue_id"].isin(others).sum() == 19
@@ -151,12 +180,18 @@ def test_north_cray_sessions_move_reach_to_thamesmead(bexley, travel_times, comp
     types = comparison.session_types.set_index("session_type")
     before = {"health_review": {"cc-west-street", "cc-north-cray", "cc-northend"}}
     after = {"health_review": {"cc-west-street", "com-greenmead", "cc-northend"}}
-    assert types.loc["health_review", "covered_before"] == children_within(bexley, travel_times, before["health_review"])
+    assert types.loc["health_review", "covered_before"] == children_within(
+        bexley, travel_times, before["health_review"]
+    )
     assert types.loc["health_review", "covered_after"] == children_within(bexley, travel_times, after["health_review"])
     columns = [list(travel_times.destination_ids).index(v) for v in ("cc-west-street", "cc-northend")]
     others = np.asarray(travel_times.minutes)[:, columns].min(axis=1) > HEADLINE
-    north_cray = np.asarray(travel_times.minutes)[:, list(travel_times.destination_ids).index("cc-north-cray")] <= HEADLINE
-    greenmead = np.asarray(travel_times.minutes)[:, list(travel_times.destination_ids).index("com-greenmead")] <= HEADLINE
+    north_cray = (
+        np.asarray(travel_times.minutes)[:, list(travel_times.destination_ids).index("cc-north-cray")] <= HEADLINE
+    )
+    greenmead = (
+        np.asarray(travel_times.minutes)[:, list(travel_times.destination_ids).index("com-greenmead")] <= HEADLINE
+    )
     children = bexley.children["children_0_4"].to_numpy()
     assert types.loc["health_review", "children_losing"] == children[others & north_cray & ~greenmead].sum() > 0
     assert types.loc["health_review", "children_gaining"] == children[others & greenmead & ~north_cray].sum() > 0
@@ -241,7 +276,12 @@ changes:
     assert comparison.summary["covered_after"] == comparison.summary["covered_before"]
     assert comparison.summary["children_losing"] == comparison.summary["children_gaining"] == 0
     stopped = set(comparison.after.dropped_sessions["session_id"])
-    assert stopped == {"northend-midwifery", "northend-antenatal", "northend-health-reviews", "northend-saturday-clinic"}
+    assert stopped == {
+        "northend-midwifery",
+        "northend-antenatal",
+        "northend-health-reviews",
+        "northend-saturday-clinic",
+    }
     fragment = comparison.report_html()
     assert "&lt;b&gt;Replace Northend&lt;/b&gt; &amp; co" in fragment
     assert "<b>Replace" not in fragment
@@ -253,29 +293,67 @@ HEAD = "version: 1\nname: bad\ntitle: Bad\nbase: BASE\nchanges:\n"
 OPEN = "  - open:\n      id: {id}\n      name: A venue\n      kind: library\n      postcode: {postcode}\n"
 BAD_FILES = {
     "unknown-venue": (HEAD + "  - close: [cc-danson, cc-foo]\n", 6, "changes[0].close[1]", "unknown venue id 'cc-foo'"),
-    "duplicate-venue-id": (HEAD + OPEN.format(id="cc-danson", postcode="DA8 1LW"), 7, "changes[0].open.id",
-                           "duplicate venue id 'cc-danson'"),
-    "duplicate-opened-id": (HEAD + OPEN.format(id="new-a", postcode="DA8 1LW") + OPEN.format(id="new-a", postcode="DA8 1LW"),
-                            12, "changes[1].open.id", "duplicate venue id 'new-a' (opened on line 7)"),
-    "close-twice": (HEAD + "  - close: [cc-danson]\n  - redesignate: {venue: cc-northend, kind: early_years_site}\n"
-                    "  - close: [cc-north-cray, cc-danson]\n", 8, "changes[2].close[1]", "closed twice (already closed on line 6)"),
+    "duplicate-venue-id": (
+        HEAD + OPEN.format(id="cc-danson", postcode="DA8 1LW"),
+        7,
+        "changes[0].open.id",
+        "duplicate venue id 'cc-danson'",
+    ),
+    "duplicate-opened-id": (
+        HEAD + OPEN.format(id="new-a", postcode="DA8 1LW") + OPEN.format(id="new-a", postcode="DA8 1LW"),
+        12,
+        "changes[1].open.id",
+        "duplicate venue id 'new-a' (opened on line 7)",
+    ),
+    "close-twice": (
+        HEAD + "  - close: [cc-danson]\n  - redesignate: {venue: cc-northend, kind: early_years_site}\n"
+        "  - close: [cc-north-cray, cc-danson]\n",
+        8,
+        "changes[2].close[1]",
+        "closed twice (already closed on line 6)",
+    ),
     "close-closed-in-file": (HEAD + "  - close: [cc-bedonwell]\n", 6, "changes[0].close[0]", "closed twice"),
-    "postcode-not-live": (HEAD + OPEN.format(id="new-a", postcode="ZZ9 9ZZ"), 10, "changes[0].open.postcode",
-                          "postcode ZZ9 9ZZ is not a live postcode"),
-    "postcode-malformed": (HEAD + OPEN.format(id="new-a", postcode="DA8-1LW-X"), 10, "changes[0].open.postcode",
-                           "malformed postcode"),
-    "unknown-session": (HEAD + "  - move_sessions: {from: cc-north-cray, to: lib-thamesmead, sessions: [north-cray-foo]}\n",
-                        6, "changes[0].move_sessions.sessions[0]", "session 'north-cray-foo' is unknown"),
-    "yaml-syntax": (HEAD + "  - close: [cc-danson\n  - close: [cc-northend]\n", 6, "changes[0].close", "not valid YAML"),
+    "postcode-not-live": (
+        HEAD + OPEN.format(id="new-a", postcode="ZZ9 9ZZ"),
+        10,
+        "changes[0].open.postcode",
+        "postcode ZZ9 9ZZ is not a live postcode",
+    ),
+    "postcode-malformed": (
+        HEAD + OPEN.format(id="new-a", postcode="DA8-1LW-X"),
+        10,
+        "changes[0].open.postcode",
+        "malformed postcode",
+    ),
+    "unknown-session": (
+        HEAD + "  - move_sessions: {from: cc-north-cray, to: lib-thamesmead, sessions: [north-cray-foo]}\n",
+        6,
+        "changes[0].move_sessions.sessions[0]",
+        "session 'north-cray-foo' is unknown",
+    ),
+    "yaml-syntax": (
+        HEAD + "  - close: [cc-danson\n  - close: [cc-northend]\n",
+        6,
+        "changes[0].close",
+        "not valid YAML",
+    ),
     "wrong-type": (HEAD + "  - close: cc-danson\n", 6, "changes[0].close", "valid list"),
-    "wrong-type-nested": ("version: 1\nname: bad\ntitle: Bad\nsettings:\n  bands: [10, fifteen]\n", 5, "settings.bands[1]",
-                          "valid number"),
+    "wrong-type-nested": (
+        "version: 1\nname: bad\ntitle: Bad\nsettings:\n  bands: [10, fifteen]\n",
+        5,
+        "settings.bands[1]",
+        "valid number",
+    ),
     "unknown-field": (HEAD + "  - shut: [cc-danson]\n", 6, "changes[0].shut", "unknown field 'shut'"),
-    "missing-field": (HEAD + "  - move_sessions:\n      from: cc-danson\n", 6, "changes[0].move_sessions.to",
-                      "missing required field 'to'"),
+    "missing-field": (
+        HEAD + "  - move_sessions:\n      from: cc-danson\n",
+        6,
+        "changes[0].move_sessions.to",
+        "missing required field 'to'",
+    ),
     "empty": ("", 1, "version", "file is empty"),
     "wrong-version": ("version: 2\nname: bad\ntitle: Bad\n", 1, "version", "unsupported scenario version 2"),
-}  # fmt: skip
+}
 
 
 def check_bad(bexley, path: Path) -> None:
@@ -312,7 +390,7 @@ def test_cli_rejects_bad_file_with_exit_2_and_writes_nothing(
     body, line, field, _ = BAD_FILES[case]
     path = write(tmp_path, body, f"{case}.yaml")
     out = tmp_path / "out"
-    code, stdout, stderr = run_cli(monkeypatch, capsys, "scenario", "run", str(path), "--out", str(out))
+    code, _, stderr = run_cli(monkeypatch, capsys, "scenario", "run", str(path), "--out", str(out))
     assert code == 2
     assert stderr.count("\n") == 1
     assert stderr.startswith(f"geoplan: error: {path}, line {line}, field '{field}': ")
@@ -323,15 +401,23 @@ def test_cli_run_list_and_validate(mirror: Path, tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(settings, "data_dir", mirror)
     code, stdout, _ = run_cli(monkeypatch, capsys, "scenario", "list", "--json")
     assert code == 0
-    assert sorted(row["name"] for row in json.loads(stdout)) == sorted(SHIPPED)
+    assert set(SHIPPED) <= {row["name"] for row in json.loads(stdout)}
     code, stdout, _ = run_cli(monkeypatch, capsys, "scenario", "validate", *[f"scenarios/{n}.yaml" for n in SHIPPED])
     assert code == 0
     assert stdout.count("ok: ") == len(SHIPPED)
     out = tmp_path / "out"
     code, stdout, _ = run_cli(
-        monkeypatch, capsys, "scenario", "run", ONE_CENTRE, "--against", str(SCENARIO_DIR / f"{ADOPTED}.yaml"),
-        "--out", str(out), "--json",
-    )  # fmt: skip
+        monkeypatch,
+        capsys,
+        "scenario",
+        "run",
+        ONE_CENTRE,
+        "--against",
+        str(SCENARIO_DIR / f"{ADOPTED}.yaml"),
+        "--out",
+        str(out),
+        "--json",
+    )
     assert code == 0
     payload = json.loads(stdout)
     assert payload["before"]["name"] == ADOPTED
@@ -341,3 +427,59 @@ def test_cli_run_list_and_validate(mirror: Path, tmp_path: Path, monkeypatch: py
     assert sorted(path.name for path in out.iterdir()) == sorted(
         f"{ONE_CENTRE}-vs-{ADOPTED}.{suffix}" for suffix in ("json", "gpkg", "html")
     )
+
+
+# --- files that travel, hostile files, one profile vocabulary ----------------------------------
+
+
+def test_saved_and_shipped_scenarios_validate_from_any_folder(bexley, travel_times, tmp_path: Path):
+    """Issue 14: a scenario naming ``base: ../layers/bexley.yaml`` failed anywhere but in scenarios/."""
+    elsewhere = tmp_path / "committee" / "papers"
+    elsewhere.mkdir(parents=True)
+    copied = elsewhere / f"{NORTH_CRAY}.yaml"
+    copied.write_text((SCENARIO_DIR / f"{NORTH_CRAY}.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    scenario = load_scenario(copied)
+    assert scenario.base_path() == BEXLEY.resolve()
+    shipped = compare(
+        bexley, travel_times, baseline_scenario(BEXLEY), load_scenario(SCENARIO_DIR / f"{NORTH_CRAY}.yaml")
+    )
+    moved = compare(bexley, travel_times, baseline_scenario(BEXLEY), scenario)
+    assert moved.summary == shipped.summary
+    # A catalogue path relative to the scenario file resolves from the file's own folder.
+    relative = write(
+        elsewhere, f"version: 1\nname: rel\ntitle: Relative\nbase: {Path('..') / '..' / 'cat.yaml'}\n", "rel.yaml"
+    )
+    assert load_scenario(relative).base_path() == (tmp_path / "cat.yaml").resolve()
+    # What the planner saves names the shipped catalogue, so it loads from any folder.
+    text = scenario_yaml(scenario)
+    assert "base: bexley\n" in text
+    assert load_scenario(write(tmp_path, text, "saved.yaml")).base_path() == BEXLEY.resolve()
+
+
+def test_billion_laughs_fails_fast_on_one_line(tmp_path: Path):
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]"
+        for i in range(9)
+    ]
+    body = "version: 1\nname: laughs\ntitle: Laughs\n" + "\n".join(lines) + "\n"
+    assert len(body.encode()) < 1024
+    path = write(tmp_path, body, "laughs.yaml")
+    started = time.perf_counter()
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    elapsed = time.perf_counter() - started
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(f"{path}, line 4: ") and "anchors and aliases" in message
+    assert elapsed < FAST_FAILURE_S
+
+
+def test_profile_is_a_name_or_a_speed_as_in_the_cli(bexley, tmp_path: Path):
+    head = "version: 1\nname: pace\ntitle: Pace\nsettings:\n  profile: {}\n"
+    assert load_scenario(write(tmp_path, head.format("4.5"), "speed.yaml")).settings.profile_name == "4.5kmh"
+    assert load_scenario(write(tmp_path, head.format("walk"), "walk.yaml")).settings.profile_name == "walk"
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(write(tmp_path, head.format("cycle"), "cycle.yaml"))
+    assert "line 5, field 'settings.profile'" in str(caught.value) and "speed in km/h" in str(caught.value)
+    with pytest.raises(ScenarioError, match="positive number of km/h"):
+        load_scenario(write(tmp_path, head.format("-3"), "negative.yaml"))

@@ -31,10 +31,15 @@ def raw_copy(mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
     return raw
 
 
+def read_all(folder: Path, pattern: str) -> pd.DataFrame:
+    """Every file of one source in the mirror (it holds subsets for several areas), as one table."""
+    return pd.concat([pd.read_csv(path) for path in sorted(folder.glob(pattern))]).drop_duplicates()
+
+
 def independent_totals(mirror: Path) -> tuple[int, int]:
     """Children 0-4 in Bexley, and in its LSOAs in IMD deciles 1-3, straight from the source CSVs."""
-    census = pd.read_csv(next((mirror / "raw" / "population").glob("census2021-ts007a*.csv")))
-    iod = pd.read_csv(next((mirror / "raw" / "deprivation").glob("File_7_IoD2025*.csv")))
+    census = read_all(mirror / "raw" / "population", "census2021-ts007a*.csv")
+    iod = read_all(mirror / "raw" / "deprivation", "File_7_IoD2025*.csv")
     iod = iod[iod["Local Authority District code (2024)"] == "E09000004"]
     joined = census.merge(iod, left_on="geography code", right_on="LSOA code (2021)")
     deciles = joined["Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)"]
@@ -83,7 +88,7 @@ def test_venues_are_geocoded_through_code_point(bexley, mirror: Path) -> None:
     venues = bexley.venues.set_index("venue_id")
     assert len(venues) == 60
     assert venues["located"].sum() == 48
-    codepoint = pd.read_csv(next((mirror / "raw" / "postcodes").glob("codepoint_open*.csv")))
+    codepoint = read_all(mirror / "raw" / "postcodes", "codepoint_open*.csv")
     west_street = codepoint[codepoint["Postcode"] == "DA8 1LW"].iloc[0]
     point = venues.loc["cc-west-street", "geometry"]
     assert (point.x, point.y) == (west_street["Eastings"], west_street["Northings"])
@@ -115,7 +120,9 @@ def damage(path: Path, transform) -> None:
 CASES = {
     "renamed IoD column": (
         "deprivation/File_7*.csv",
-        lambda f: f.rename(columns={"Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)": "IMD decile"}),
+        lambda f: f.rename(
+            columns={"Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)": "IMD decile"}
+        ),
         r"File_7_IoD2025.*field 'imd_decile'",
     ),
     "LSOA codes that do not join": (
@@ -144,20 +151,21 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_bad_source_file_gives_one_line_error(raw_copy: Path, case: str) -> None:
     pattern, transform, message = CASES[case]
-    damage(next(raw_copy.glob(pattern)), transform)
+    damage(sorted(raw_copy.glob(pattern))[0], transform)
     with pytest.raises(InputError, match=message) as caught:
         load_study_area(BEXLEY, data_dir=raw_copy)
     assert "\n" not in str(caught.value)
 
 
 def test_missing_source_file_names_the_source(raw_copy: Path) -> None:
-    next(raw_copy.glob("deprivation/File_7*.csv")).unlink()
+    for path in raw_copy.glob("deprivation/File_7*.csv"):
+        path.unlink()
     with pytest.raises(DataSourceError, match=r"no file for source 'iod2025'"):
         load_study_area(BEXLEY, data_dir=raw_copy)
 
 
 def test_empty_source_file(raw_copy: Path) -> None:
-    next(raw_copy.glob("population/census2021*.csv")).write_text("")
+    sorted(raw_copy.glob("population/census2021*.csv"))[0].write_text("")
     with pytest.raises(InputError, match=r"census2021-ts007a.*empty"):
         load_study_area(BEXLEY, data_dir=raw_copy)
 
@@ -167,8 +175,10 @@ def catalogue_with_venues(tmp_path: Path, venues: pd.DataFrame) -> Path:
     folder.mkdir()
     venues.to_csv(folder / "venues.csv", index=False)
     shutil.copy(REPO / "layers" / "bexley" / "sessions.csv", folder / "sessions.csv")
-    catalogue = BEXLEY.read_text().replace("bexley/venues.csv", "area/venues.csv").replace(
-        "bexley/sessions.csv", "area/sessions.csv"
+    catalogue = (
+        BEXLEY.read_text()
+        .replace("bexley/venues.csv", "area/venues.csv")
+        .replace("bexley/sessions.csv", "area/sessions.csv")
     )
     path = tmp_path / "area.yaml"
     path.write_text(catalogue)
@@ -182,14 +192,14 @@ def bexley_venues() -> pd.DataFrame:
 def test_unknown_postcode_names_the_row(mirror: Path, tmp_path: Path) -> None:
     venues = bexley_venues()
     venues.loc[3, "postcode"] = "DA8 1QQ"
-    with pytest.raises(InputError, match=r"venues.csv, row 5, field 'postcode'.*DA8 1QQ"):
+    with pytest.raises(InputError, match=r"venues.csv, (row|line) 5, field 'postcode'.*DA8 1QQ"):
         load_study_area(catalogue_with_venues(tmp_path, venues), data_dir=mirror)
 
 
 def test_duplicate_venue_id_names_the_row(mirror: Path, tmp_path: Path) -> None:
     venues = bexley_venues()
     venues.loc[10, "venue_id"] = venues.loc[2, "venue_id"]
-    with pytest.raises(InputError, match=r"venues.csv, row 12, field 'venue_id'.*duplicate"):
+    with pytest.raises(InputError, match=r"venues.csv, (row|line) 12, field 'venue_id'.*duplicate"):
         load_study_area(catalogue_with_venues(tmp_path, venues), data_dir=mirror)
 
 
@@ -219,3 +229,104 @@ def test_cli_bad_catalogue_is_one_line(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1
     assert "bad.yaml" in run.stderr and "line" in run.stderr
+
+
+NEW_SOUTHGATE = REPO / "layers" / "new-southgate.yaml"
+IMD_DECILE = "Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)"
+IDACI_DECILE = "Income Deprivation Affecting Children Index (IDACI) Decile (where 1 is most deprived 10% of LSOAs)"
+
+
+def catalogue_for_area(tmp_path: Path, area_lines: str) -> Path:
+    """The New Southgate catalogue with another ``area:`` block (facts files by absolute path)."""
+    text = NEW_SOUTHGATE.read_text()
+    head, rest = text.split("area:\n", 1)
+    rest = rest[rest.index("layers:") :]
+    folder = str(REPO / "layers" / "new-southgate")
+    path = tmp_path / "area.yaml"
+    path.write_text(head + "area:\n" + area_lines + rest.replace("new-southgate/", folder + "/"))
+    return path
+
+
+def raw_children(mirror: Path, lsoa_codes: list[str]) -> pd.DataFrame:
+    census = read_all(mirror / "raw" / "population", "census2021-ts007a*.csv").set_index("geography code")
+    iod = read_all(mirror / "raw" / "deprivation", "File_7_IoD2025*.csv").set_index("LSOA code (2021)")
+    return pd.DataFrame(
+        {
+            "children": census.loc[lsoa_codes, "Age: Aged 4 years and under"].to_numpy(),
+            "imd": iod.loc[lsoa_codes, IMD_DECILE].to_numpy(),
+            "idaci": iod.loc[lsoa_codes, IDACI_DECILE].to_numpy(),
+        }
+    )
+
+
+def test_wards_from_two_local_authorities(mirror: Path, tmp_path: Path) -> None:
+    wards = ["E05013686", "E05013586"]  # New Southgate (Enfield), Bounds Green (Haringey)
+    path = catalogue_for_area(tmp_path, f"  wards: [{', '.join(wards)}]\n  name: New Southgate and Bounds Green\n")
+    area = load_study_area(path, data_dir=mirror)
+    lookup = read_all(mirror / "raw" / "lookups", "lsoa21_to_ward*.csv")
+    codes = sorted(lookup.loc[lookup["WD25CD"].isin(wards), "LSOA21CD"].unique())
+    expected = raw_children(mirror, codes)
+    assert area.la_codes == ("E09000010", "E09000014")
+    assert sorted(area.lsoas["lsoa_code"]) == codes and len(codes) == 10
+    assert sorted(area.wards["ward_code"]) == sorted(wards)
+    summary = summarise(area)
+    assert summary["children_0_4"]["total"] == expected["children"].sum() == 1127
+    assert (
+        summary["children_0_4_in_imd_deciles_1_to_3"]["total"]
+        == expected.loc[expected["imd"] <= 3, "children"].sum()
+        == 537
+    )
+    assert (
+        summary["children_0_4_in_idaci_deciles_1_to_3"]["total"]
+        == expected.loc[expected["idaci"] <= 3, "children"].sum()
+        == 446
+    )
+
+
+def test_an_area_of_named_lsoas(mirror: Path, tmp_path: Path) -> None:
+    codes = ["E01001528", "E01001529"]
+    path = catalogue_for_area(
+        tmp_path, f"  lsoas: [{', '.join(codes)}]\n  name: Two LSOAs of New Southgate\n  margin_m: 3000\n"
+    )
+    area = load_study_area(path, data_dir=mirror)
+    assert sorted(area.lsoas["lsoa_code"]) == codes
+    assert area.lsoas["children_0_4"].sum() == raw_children(mirror, codes)["children"].sum()
+    assert area.children["children_0_4"].sum() == area.lsoas["children_0_4"].sum()
+
+
+@pytest.mark.parametrize(
+    ("area_lines", "message"),
+    [
+        ("  wards: [E05099999]\n  name: Nowhere\n", r"lsoa21_to_ward.*field 'area.wards'.*E05099999"),
+        (
+            "  la_code: E09000010\n  wards: [E05013686]\n  name: Both\n",
+            r"field 'area'.*exactly one of la_code, wards, lsoas",
+        ),
+        ("  wards: [E01001528]\n  name: An LSOA code as a ward\n", r"field 'area.wards.0'"),
+        ("  wards: [E05013686, E05013686]\n  name: Twice\n", r"E05013686 twice"),
+    ],
+)
+def test_bad_area_definitions_are_one_line_errors(mirror: Path, tmp_path: Path, area_lines: str, message: str) -> None:
+    with pytest.raises(InputError, match=message) as caught:
+        load_study_area(catalogue_for_area(tmp_path, area_lines), data_dir=mirror)
+    assert "\n" not in str(caught.value)
+
+
+def test_complete_extent_must_be_an_ordered_box(tmp_path: Path) -> None:
+    text = NEW_SOUTHGATE.read_text().replace(
+        "[528177.7, 190789.8, 531566.5, 193082.0]", "[531566.5, 190789.8, 528177.7, 193082.0]"
+    )
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=r"field 'network.complete_extent'.*min < max"):
+        load_study_area(path)
+
+
+def test_programme_centre_kinds_are_checked(tmp_path: Path) -> None:
+    text = NEW_SOUTHGATE.read_text().replace(
+        "centre_kinds: [childrens_centre, send_hub, library]", "centre_kinds: [libary]"
+    )
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=r"field 'programme.centre_kinds'.*unknown venue kind 'libary'"):
+        load_study_area(path)

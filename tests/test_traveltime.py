@@ -16,16 +16,17 @@ import shapely
 from fixtures_network import BOUNDS_GREEN, NEWPORT, POIS, grid, hand_network, network_cache, newport  # noqa: F401
 
 from geoplan import settings
-from geoplan.errors import InputError, NetworkUnavailableError
+from geoplan.errors import CacheError, InputError, NetworkUnavailableError
+from geoplan.nearest import nearest_destinations, nearest_venue
 from geoplan.network import WalkNetwork, get_profile, walk_graph_from_file
 from geoplan.traveltime import (
     TravelTimeMatrix,
     crowfly_matrix,
-    nearest_venue,
     read_points_csv,
     study_area_travel_times,
     travel_time_matrix,
 )
+
 
 @pytest.mark.parametrize("extract", [BOUNDS_GREEN, NEWPORT])
 def test_node_times_agree_with_networkx_dijkstra(osm_dir: Path, extract: str) -> None:
@@ -105,8 +106,58 @@ def test_cutoff_sparse_and_nearest(newport, osm_dir: Path) -> None:
     cut_near = cut.nearest()
     assert cut_near["minutes"].isna().sum() > near["minutes"].isna().sum()
     # the one-Dijkstra nearest venue agrees with the matrix
-    minutes, index = nearest_venue(newport, origins, venues, profile="walk")
+    minutes, _index = nearest_venue(newport, origins, venues, profile="walk")
     assert np.allclose(np.nan_to_num(minutes, posinf=-1), np.nan_to_num(near["minutes"].to_numpy(float), nan=-1))
+
+
+def test_nearest_two_without_a_matrix_equals_the_matrix(newport, osm_dir: Path) -> None:
+    """The two-label pass gives every home the same nearest and second-nearest minutes as the full matrix."""
+    pois = gpd.read_file(osm_dir / POIS).to_crs(settings.measure_crs)
+    venues = pois.get_coordinates().to_numpy()[:40]
+    rng = np.random.default_rng(11)
+    minx, miny, maxx, maxy = newport.bounds
+    origins = np.column_stack([rng.uniform(minx, maxx, 3000), rng.uniform(miny, maxy, 3000)])
+    origins = np.vstack([origins, venues[:5] + 3.0])  # homes on a venue's own edge
+    for cutoff in (None, 12.0):
+        expected = travel_time_matrix(
+            newport, origins, venues, profile="buggy", cutoff_minutes=cutoff, check_bounds=False
+        ).nearest()
+        got = nearest_destinations(newport, origins, venues, profile="buggy", cutoff_minutes=cutoff)
+        for column in ("minutes", "second_minutes"):
+            assert np.array_equal(got[column].isna(), expected[column].isna()), column
+            assert np.allclose(got[column].fillna(-1), expected[column].fillna(-1), atol=1e-4), column
+        assert got["second_minutes"].notna().sum() > 100
+        exact = expected["minutes"].notna() & (expected["second_minutes"] - expected["minutes"] > 1e-3)
+        assert (got["nearest_id"][exact] == expected["nearest_id"][exact]).all()
+
+
+def test_matrix_is_sparse_float32_and_answers_without_densifying(newport, osm_dir: Path, tmp_path: Path) -> None:
+    pois = gpd.read_file(osm_dir / POIS).to_crs(settings.measure_crs)
+    venues = pois.get_coordinates().to_numpy()[:30]
+    rng = np.random.default_rng(5)
+    minx, miny, maxx, maxy = newport.bounds
+    origins = np.column_stack([rng.uniform(minx, maxx, 2000), rng.uniform(miny, maxy, 2000)])
+    full = travel_time_matrix(newport, origins, venues, profile="walk", check_bounds=False)
+    cut = travel_time_matrix(newport, origins, venues, profile="walk", cutoff_minutes=10, check_bounds=False)
+    assert cut.table.dtype == np.float32 and cut.table.nnz == int((full.minutes <= 10).sum()) < full.table.nnz
+    assert cut._dense is None
+    ids = [str(i) for i in range(0, 30, 3)]
+    expected = full.minutes[:, [int(i) for i in ids]].min(axis=1)
+    expected[expected > 10] = np.inf
+    assert np.allclose(cut.minutes_to_nearest(ids), expected, rtol=1e-6) and cut._dense is None
+    with pytest.raises(InputError, match="venue 'nowhere' has no travel times"):
+        cut.minutes_to_nearest(["nowhere"])
+    with pytest.raises(InputError, match="venue set is empty"):
+        cut.minutes_to_nearest([])
+    # saved and loaded through the verified cache format; a damaged file is refused and removed
+    loaded = TravelTimeMatrix.load(cut.save(tmp_path / "m.npz"))
+    assert (loaded.table != cut.table).nnz == 0 and loaded.cutoff_minutes == 10 and loaded.origin_ids == cut.origin_ids
+    data = bytearray((tmp_path / "m.npz").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / "m.npz").write_bytes(bytes(data))
+    with pytest.raises(CacheError, match="not a usable travel-time matrix"):
+        TravelTimeMatrix.load(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
 
 
 def test_sparse_keeps_explicit_zeros() -> None:
@@ -116,17 +167,26 @@ def test_sparse_keeps_explicit_zeros() -> None:
 
 
 def test_save_and_load(tmp_path: Path) -> None:
-    matrix = crowfly_matrix(np.array([[0.0, 0.0]]), np.array([[300.0, 400.0], [0.0, 10.0]]), circuity=1.2, profile="buggy")
+    matrix = crowfly_matrix(
+        np.array([[0.0, 0.0]]), np.array([[300.0, 400.0], [0.0, 10.0]]), circuity=1.2, profile="buggy"
+    )
     loaded = TravelTimeMatrix.load(matrix.save(tmp_path / "m.npz"))
     assert loaded.origin_ids == ["0"] and loaded.method == "crow-fly" and loaded.circuity == 1.2
     assert np.array_equal(loaded.minutes, matrix.minutes)
 
 
 def test_crowfly_minutes_by_hand() -> None:
-    matrix = crowfly_matrix(np.array([[0.0, 0.0]]), np.array([[300.0, 400.0]]), circuity=1.3, profile="buggy", cutoff_minutes=10)
+    matrix = crowfly_matrix(
+        np.array([[0.0, 0.0]]), np.array([[300.0, 400.0]]), circuity=1.3, profile="buggy", cutoff_minutes=10
+    )
     assert matrix.minutes[0, 0] == pytest.approx(500 * 1.3 / (4000 / 60))
     assert matrix.method == "crow-fly"
-    assert crowfly_matrix(np.array([[0.0, 0.0]]), np.array([[3000.0, 4000.0]]), circuity=1.3, cutoff_minutes=10).minutes[0, 0] == np.inf
+    assert (
+        crowfly_matrix(np.array([[0.0, 0.0]]), np.array([[3000.0, 4000.0]]), circuity=1.3, cutoff_minutes=10).minutes[
+            0, 0
+        ]
+        == np.inf
+    )
     with pytest.raises(InputError, match="circuity"):
         crowfly_matrix(np.zeros((1, 2)), np.zeros((1, 2)), circuity=0.5)
 
@@ -156,7 +216,7 @@ def test_read_points_csv_and_its_errors(tmp_path: Path) -> None:
         with pytest.raises(InputError, match=match) as info:
             read_points_csv(_csv(tmp_path, name, text))
         assert "\n" not in str(info.value) and name in str(info.value)
-    with pytest.raises(InputError, match="row 1"):
+    with pytest.raises(InputError, match="line 2"):
         read_points_csv(tmp_path / "swap.csv")
 
 
@@ -175,38 +235,85 @@ def test_engine_argument_errors(newport) -> None:
 def test_traveltime_cli(tmp_path: Path, osm_dir: Path, network_cache: Path, newport) -> None:
     pois = gpd.read_file(osm_dir / POIS).to_crs(settings.measure_crs).head(5)
     destinations = tmp_path / "d.csv"
-    pd.DataFrame({"id": pois["osm_id"].astype(str), "x": pois.geometry.x, "y": pois.geometry.y}).to_csv(destinations, index=False)
+    pd.DataFrame({"id": pois["osm_id"].astype(str), "x": pois.geometry.x, "y": pois.geometry.y}).to_csv(
+        destinations, index=False
+    )
     lonlat = pois.to_crs(settings.display_crs)
     origins = tmp_path / "o.csv"
-    pd.DataFrame({"id": [f"o{i}" for i in range(5)], "lon": lonlat.geometry.x + 0.003, "lat": lonlat.geometry.y}).to_csv(origins, index=False)
+    pd.DataFrame(
+        {"id": [f"o{i}" for i in range(5)], "lon": lonlat.geometry.x + 0.003, "lat": lonlat.geometry.y}
+    ).to_csv(origins, index=False)
     out = tmp_path / "out.csv"
     env = {"GEOPLAN_CACHE": str(network_cache), "PATH": "/usr/bin:/bin"}
     base = [sys.executable, "-c", "from geoplan.cli import main; main()", "traveltime", "--osm", str(osm_dir / NEWPORT)]
-    run = subprocess.run([*base, "--origins", str(origins), "--destinations", str(destinations), "--profile", "buggy", "--cutoff", "20", "--out", str(out)], capture_output=True, text=True, env=env, check=False)  # noqa: S603
+    run = subprocess.run(
+        [
+            *base,
+            "--origins",
+            str(origins),
+            "--destinations",
+            str(destinations),
+            "--profile",
+            "buggy",
+            "--cutoff",
+            "20",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     table = pd.read_csv(out)
     assert list(table.columns[:6]) == ["origin_id", "nearest_id", "minutes", "second_id", "second_minutes", "snap_m"]
     assert (table["method"] == "network").all() and table["minutes"].between(0, 20).all()
-    ids, o_xy = read_points_csv(origins)
+    _ids, o_xy = read_points_csv(origins)
     _, d_xy = read_points_csv(destinations)
     expected = travel_time_matrix(newport, o_xy, d_xy, profile="buggy", cutoff_minutes=20).nearest()
     assert np.allclose(table["minutes"], expected["minutes"], atol=1e-4)
     for args, match in [
-        (["--origins", str(origins), "--destinations", str(destinations), "--cutoff", "0"], "cutoff must be a positive"),
-        (["--origins", str(origins), "--destinations", str(destinations), "--profile", "pram"], "unknown walking profile"),
-        (["--origins", str(_csv(tmp_path, "bad.csv", "id,lon\n1,2\n")), "--destinations", str(destinations)], "missing coordinate columns"),
+        (
+            ["--origins", str(origins), "--destinations", str(destinations), "--cutoff", "0"],
+            "cutoff must be a positive",
+        ),
+        (
+            ["--origins", str(origins), "--destinations", str(destinations), "--profile", "pram"],
+            "unknown walking profile",
+        ),
+        (
+            ["--origins", str(_csv(tmp_path, "bad.csv", "id,lon\n1,2\n")), "--destinations", str(destinations)],
+            "missing coordinate columns",
+        ),
     ]:
-        run = subprocess.run([*base, *args, "--out", str(tmp_path / "x.csv")], capture_output=True, text=True, env=env, check=False)  # noqa: S603
+        run = subprocess.run(
+            [*base, *args, "--out", str(tmp_path / "x.csv")], capture_output=True, text=True, env=env, check=False
+        )
         assert run.returncode == 2 and match in run.stderr and run.stderr.strip().count("\n") == 0, run.stderr
         assert not (tmp_path / "x.csv").exists()
 
 
 def _stand_in(children_xy: np.ndarray, venues_xy: np.ndarray, circuity: float = 1.3) -> SimpleNamespace:
-    children = gpd.GeoDataFrame({"origin_id": [f"c{i}" for i in range(len(children_xy))]}, geometry=gpd.points_from_xy(*children_xy.T), crs=settings.measure_crs)
-    venues = gpd.GeoDataFrame({"venue_id": [f"v{i}" for i in range(len(venues_xy))], "located": True}, geometry=gpd.points_from_xy(*venues_xy.T), crs=settings.measure_crs)
+    children = gpd.GeoDataFrame(
+        {"origin_id": [f"c{i}" for i in range(len(children_xy))]},
+        geometry=gpd.points_from_xy(*children_xy.T),
+        crs=settings.measure_crs,
+    )
+    venues = gpd.GeoDataFrame(
+        {"venue_id": [f"v{i}" for i in range(len(venues_xy))], "located": True},
+        geometry=gpd.points_from_xy(*venues_xy.T),
+        crs=settings.measure_crs,
+    )
     network = SimpleNamespace(osm_file=None, crowfly_circuity=circuity, crowfly_calibration="test", profile="buggy")
     catalogue = SimpleNamespace(network=network, path=None, area=SimpleNamespace(margin_m=2000))
-    return SimpleNamespace(name="stand-in", children=children, venues=venues, catalogue=catalogue, boundary=gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=settings.measure_crs))
+    return SimpleNamespace(
+        name="stand-in",
+        children=children,
+        venues=venues,
+        catalogue=catalogue,
+        boundary=gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=settings.measure_crs),
+    )
 
 
 def test_study_area_travel_times_stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newport) -> None:
@@ -225,6 +332,30 @@ def test_study_area_travel_times_stand_in(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(settings, "allow_crowfly_fallback", False)
     with pytest.raises(NetworkUnavailableError, match="no walking network for stand-in"):
         study_area_travel_times(area, profile="buggy", use_cache=False)
+
+
+def test_crow_fly_method_never_looks_for_a_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newport) -> None:
+    """The workspace decides: with method="crow-fly" no network is looked up; with "network" one must exist."""
+    import geoplan.traveltime
+
+    monkeypatch.setattr(settings, "cache_dir", tmp_path)
+    children = np.column_stack([newport.x[::700], newport.y[::700]])
+    area = _stand_in(children, children[:2])
+
+    def no_lookup(_area: object) -> None:
+        msg = "the network was looked up"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(geoplan.traveltime, "study_area_network", no_lookup)
+    crow = study_area_travel_times(area, profile="buggy", method="crow-fly", use_cache=False)
+    assert crow.method == "crow-fly" and crow.minutes[1, 0] == pytest.approx(
+        np.hypot(*(children[1] - children[0])) * 1.3 / (4000 / 60), rel=1e-6
+    )
+    monkeypatch.setattr(geoplan.traveltime, "study_area_network", lambda _area: None)
+    with pytest.raises(NetworkUnavailableError, match="no walking network for stand-in"):
+        study_area_travel_times(area, profile="buggy", method="network", use_cache=False)
+    with pytest.raises(InputError, match="method must be"):
+        study_area_travel_times(area, method="bus", use_cache=False)
 
 
 def test_study_area_travel_times_bexley(mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,4 +2,6 @@
 
 from geoplan.cli import main
 
-main()
+# guarded: Dask's worker processes re-import the main module when they start
+if __name__ == "__main__":
+    main()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from geoplan.cli.common import AreaOption, JsonOption, KindOption, OsmOption, ProfileOption, SessionTypeOption, network_or_area, parse_minutes, venue_selection, app, print_json
+from geoplan.cli.common import AreaOption, JsonOption, KindOption, OsmOption, ProfileOption, SessionTypeOption, parse_minutes, venue_selection, app, print_json
+
+if TYPE_CHECKING:
+    from geoplan.network import WalkNetwork
+    from geoplan.studyarea import StudyArea
 
 
 @app.command("coverage")
@@ -21,6 +25,7 @@ def coverage_command(
 ) -> None:
     """Children aged 0-4 within walking bands of venues: overall, by IMD/IDACI decile, by ward."""
     from geoplan.coverage import measure_coverage
+    from geoplan.networkcheck import network_edge_report
     from geoplan.workspace import Workspace
 
     bands = parse_minutes(minutes)
@@ -28,8 +33,10 @@ def coverage_command(
     study_area = workspace.area
     venue_ids = venue_selection(study_area, kind, session_type)
     result = measure_coverage(study_area, workspace.travel_times(), venue_ids=venue_ids, bands=bands)
+    edge = network_edge_report(workspace, venue_ids=venue_ids, bands=bands)
     if as_json:
-        print_json({"area": study_area.la_code, "kind": kind, "session_type": session_type, **result.to_dict()})
+        print_json({"area": study_area.la_code, "kind": kind, "session_type": session_type, **result.to_dict(),
+                    "network_edge": edge.to_dict() if edge is not None else None})  # fmt: skip
         return
     from rich.console import Console
     from rich.table import Table
@@ -51,39 +58,65 @@ def coverage_command(
     console.print(table)
     if 15.0 in result.bands:
         console.print(result.headline(15.0))
+    for statement in edge.statements() if edge is not None else []:
+        console.print(f"Edge of the street network: {statement}")
 
 
 @app.command("gaps")
 def gaps_command(
     out: Annotated[Path, typer.Option("--out", help="GeoPackage to write (a CSV is written beside it).")],
     area: AreaOption = None,
-    minutes: Annotated[float, typer.Option("--minutes", help="Walking band in minutes.")] = 15.0,
+    minutes: Annotated[float, typer.Option("--minutes", min=1.0, max=120.0, help="Walking band in minutes (1-120).")] = 15.0,
     profile: ProfileOption = "buggy",
     kind: KindOption = "centres",
-    top: Annotated[int, typer.Option("--top", help="How many gaps to print.")] = 20,
+    top: Annotated[
+        int | None,
+        typer.Option("--top", min=0, max=10_000, help="How many gaps to print, 0-10000 (default: as many as the map and report show)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Where children live beyond the walking band, ranked by need, written to GeoPackage + CSV."""
+    from geoplan import settings
     from geoplan.coverage import find_gaps
+    from geoplan.fileio import check_output_file
+    from geoplan.networkcheck import network_edge_report
     from geoplan.workspace import Workspace
 
+    for path in (out, out.with_suffix(".csv")):
+        check_output_file(path)
     workspace = Workspace(area, profile=profile)
     study_area = workspace.area
     venue_ids = venue_selection(study_area, kind, None)
     result = find_gaps(study_area, workspace.travel_times(), venue_ids=venue_ids, minutes=minutes)
     result.write(out, out.with_suffix(".csv"))
-    top_rows = result.lsoas.head(top).drop(columns="geometry")
+    top_rows = result.lsoas.head(settings.top_gaps if top is None else top).drop(columns="geometry")
+    edge = network_edge_report(workspace, venue_ids=venue_ids, bands=[minutes])
     if as_json:
-        print_json({"method": result.method, "minutes": minutes, "out": str(out), "gaps": top_rows.to_dict("records")})
+        print_json({"method": result.method, "minutes": minutes, "out": str(out), "gaps": top_rows.to_dict("records"),
+                    "network_edge": edge.to_dict() if edge is not None else None})  # fmt: skip
         return
     print(f"Gaps beyond {minutes:g} min ({result.method}); written to {out} and {out.with_suffix('.csv')}")
+    for statement in edge.statements() if edge is not None else []:
+        print(f"Edge of the street network: {statement}")
     for row in top_rows.itertuples():
         print(f"{row.rank:>3}. {row.lsoa_name} ({row.ward_name}), IDACI decile {row.idaci_decile}: {row.reason}")
 
 
+def _network_and_area(osm: Path | None, area: Path | None, profile: str) -> tuple[WalkNetwork | None, StudyArea | None]:
+    """The network of ``--osm``; else the study area with the network its workspace decides on (``None``: crow-fly)."""
+    if osm is not None:
+        from geoplan.network import network_from_file
+
+        return network_from_file(osm), None
+    from geoplan.workspace import Workspace
+
+    workspace = Workspace(area, profile=profile)
+    return workspace.network, workspace.area
+
+
 @app.command("traveltime")
 def traveltime_command(
-    out: Annotated[Path, typer.Option("--out", help="CSV: origin_id,nearest_id,minutes,second_id,second_minutes,snap_m,too_far,method.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV to write, with columns origin_id, nearest_id, minutes, second_id, second_minutes, snap_m, too_far, method.")],
     osm: OsmOption = None,
     area: AreaOption = None,
     origins: Annotated[
@@ -97,25 +130,27 @@ def traveltime_command(
     profile: Annotated[str, typer.Option("--profile", help="walk (4.8 km/h), buggy (4.0 km/h) or a speed in km/h.")] = "buggy",
     cutoff: Annotated[
         Optional[float],  # noqa: UP045 - typer reads the annotation at run time
-        typer.Option("--cutoff", help="Minutes beyond which a venue counts as unreachable (empty in the output)."),
+        typer.Option("--cutoff", max=1440.0, help="Minutes beyond which a venue counts as unreachable (empty in the output; above 0, at most 1440)."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Walking minutes from every origin to its nearest and second-nearest destination."""
     from geoplan.errors import InputError
-    from geoplan.fileio import atomic_path
+    from geoplan.fileio import atomic_path, check_output_file
     from geoplan.network import get_profile
-    from geoplan.traveltime import check_cutoff, crowfly_matrix, read_points_csv, travel_time_matrix
+    from geoplan.nearest import nearest_destinations
+    from geoplan.traveltime import check_cutoff, crowfly_matrix, read_points_csv
 
     pace = get_profile(profile)
     check_cutoff(cutoff)
+    check_output_file(out)
     if osm is not None and area is not None:
         msg = "give either --osm or --area, not both"
         raise InputError(msg, field="--osm")
     if osm is not None and (origins is None or destinations is None):
         msg = "--osm needs --origins and --destinations"
         raise InputError(msg, field="--origins" if origins is None else "--destinations")
-    network, study_area = network_or_area(osm, area)
+    network, study_area = _network_and_area(osm, area, profile)
     if origins is not None:
         origin_ids, origin_xy = read_points_csv(origins, what="origins")
     else:
@@ -126,26 +161,32 @@ def traveltime_command(
     else:
         located = study_area.located_venues
         destination_ids, destination_xy = located["venue_id"].astype(str).tolist(), located.get_coordinates().to_numpy()
+    if study_area is not None:
+        from geoplan.traveltime import check_within_area
+
+        for path, ids, xy, what in [(origins, origin_ids, origin_xy, "origin"), (destinations, destination_ids, destination_xy, "destination")]:
+            if path is not None:
+                check_within_area(study_area, xy, ids, what=what, path=path)
     if network is None:
-        matrix = crowfly_matrix(
+        table = crowfly_matrix(
             origin_xy, destination_xy, circuity=study_area.catalogue.network.crowfly_circuity,
             origin_ids=origin_ids, destination_ids=destination_ids, profile=pace, cutoff_minutes=cutoff,
-        )  # fmt: skip
+        ).nearest()  # fmt: skip
     else:
         for path, ids, xy, what in [(origins, origin_ids, origin_xy, "origin"), (destinations, destination_ids, destination_xy, "destination")]:
             from geoplan.traveltime import check_extent
 
             check_extent(network, xy, ids, what=what, path=path)
-        matrix = travel_time_matrix(
+        table = nearest_destinations(
             network, origin_xy, destination_xy, origin_ids=origin_ids, destination_ids=destination_ids,
-            profile=pace, cutoff_minutes=cutoff, check_bounds=False,
+            profile=pace, cutoff_minutes=cutoff,
         )  # fmt: skip
-    table = matrix.nearest()
+    method = "network" if network is not None else "crow-fly"
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
     reached = int(table["minutes"].notna().sum())
     summary = {
-        "out": str(out), "method": matrix.method, "profile": matrix.profile, "origins": len(table),
+        "out": str(out), "method": method, "profile": pace.name, "origins": len(table),
         "reached": reached, "too_far": int(table["too_far"].sum()),
         "median_minutes": None if reached == 0 else round(float(table["minutes"].median()), 2),
     }  # fmt: skip
@@ -153,7 +194,7 @@ def traveltime_command(
         print_json(summary)
     else:
         print(
-            f"{summary['origins']:,} origins, {reached:,} reach a destination ({matrix.method}, {matrix.profile}); "
+            f"{summary['origins']:,} origins, {reached:,} reach a destination ({method}, {pace.name}); "
             f"{summary['too_far']:,} too far from any path; wrote {out}"
         )
 
@@ -172,7 +213,7 @@ def catchments_command(
     together: Annotated[bool, typer.Option("--together", help="One catchment per band for all venues together.")] = False,
     resolution: Annotated[
         Optional[float],  # noqa: UP045 - typer reads the annotation at run time
-        typer.Option("--resolution", help="Grid spacing (m) the boundary is drawn on; default 10, at most the 25 m margin."),
+        typer.Option("--resolution", min=5.0, help="Grid spacing (m) the boundary is drawn on; default 10, from 5 to the 25 m margin."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -180,35 +221,49 @@ def catchments_command(
     from geoplan.bands import check_bands
     from geoplan.catchments import crowfly_isochrones, isochrones, write_catchments
     from geoplan.errors import InputError
+    from geoplan.fileio import check_output_file
     from geoplan.network import get_profile
+    from geoplan.networkcheck import reaches_extent_edge
     from geoplan.traveltime import check_extent, read_points_csv
 
     bands = check_bands(minutes)
     pace = get_profile(profile)
+    check_output_file(out)
     if osm is not None and area is not None:
         msg = "give either --osm or --area, not both"
         raise InputError(msg, field="--osm")
     if osm is not None and venues is None:
         msg = "--osm needs --venues"
         raise InputError(msg, field="--venues")
-    network, study_area = network_or_area(osm, area)
+    network, study_area = _network_and_area(osm, area, profile)
     if venues is not None:
         ids, xy = read_points_csv(venues, what="venues")
     else:
         located = study_area.located_venues
         ids, xy = located["venue_id"].astype(str).tolist(), located.get_coordinates().to_numpy()
+    if venues is not None and study_area is not None:
+        from geoplan.traveltime import check_within_area
+
+        check_within_area(study_area, xy, ids, what="venue", path=venues)
     if network is None:
         circuity = study_area.catalogue.network.crowfly_circuity
         frame = crowfly_isochrones(xy, circuity=circuity, venue_ids=ids, minutes=bands, profile=pace, together=together)
     else:
         check_extent(network, xy, ids, what="venue", path=venues)
         frame = isochrones(network, xy, venue_ids=ids, minutes=bands, profile=pace, together=together, resolution_m=resolution)
+    extent = study_area.network_extent if network is not None and study_area is not None else None
+    if extent is not None:
+        frame["reaches_network_edge"] = reaches_extent_edge(frame.geometry, extent)
     write_catchments(frame, out)
     summary = {
         "out": str(out), "method": frame["method"].iloc[0], "profile": pace.name, "catchments": len(frame),
         "venues": int(frame["venue_id"].nunique()), "bands": list(bands),
+        "reaching_network_edge": None if extent is None else int(frame["reaches_network_edge"].sum()),
     }  # fmt: skip
     if as_json:
         print_json(summary)
     else:
         print(f"{summary['catchments']} catchments ({summary['method']}, {pace.name}) for {summary['venues']} venue(s); wrote {out}")
+        if extent is not None and summary["reaching_network_edge"]:
+            print(f"{summary['reaching_network_edge']} of them reach the edge of the complete street network and may be "
+                  "smaller than real there (column reaches_network_edge)")  # fmt: skip

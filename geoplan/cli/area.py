@@ -29,12 +29,14 @@ def area_summary(area: AreaOption = None, as_json: JsonOption = False) -> None:
 
     console = Console()
     console.print(f"[bold]{summary['name']}[/bold] ({summary['la_code']})")
+    console.print(f"Data from: {'; '.join(summary['data_from'])}", highlight=False)
     table = Table("measure", "value", "source")
     for label, key, value_key in [
         ("LSOAs (2021)", "lsoas", "count"),
         ("Wards", "wards", "count"),
         ("Children aged 0-4 (Census 2021)", "children_0_4", "total"),
         ("Children 0-4 in IMD deciles 1-3", "children_0_4_in_imd_deciles_1_to_3", "total"),
+        ("Children 0-4 in IDACI deciles 1-3", "children_0_4_in_idaci_deciles_1_to_3", "total"),
         ("Postcodes in the area", "postcodes", "in_area"),
     ]:
         entry = summary[key]
@@ -43,6 +45,13 @@ def area_summary(area: AreaOption = None, as_json: JsonOption = False) -> None:
     for decile_key, label in [("children_0_4_by_imd_decile", "IMD"), ("children_0_4_by_idaci_decile", "IDACI")]:
         counts = summary[decile_key]["counts"]
         table.add_row(f"Children 0-4 by {label} decile 1..10", " ".join(str(v) for v in counts.values()), "")
-    for kind, counts in summary["venues_by_kind"]["counts"].items():
-        table.add_row(f"Venues: {kind}", f"{counts['venues']} ({counts['located']} located)", "venue facts file")
+    for counts in summary["venues_by_kind"]["counts"].values():
+        beyond = f", {counts['beyond_network_extent']} beyond the complete street network" if counts["beyond_network_extent"] else ""
+        table.add_row(f"Venues: {counts['label']}", f"{counts['venues']} ({counts['located']} located{beyond})", "venue facts file")
     console.print(table)
+    edge = summary["network_extent"]
+    if edge is not None and edge["venues_beyond"]:
+        console.print(
+            f"Beyond the area where the street network is complete: {', '.join(edge['venues_beyond'])}; "
+            "walks to them may be longer than they really are."
+        )

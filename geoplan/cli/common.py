@@ -4,12 +4,57 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any
 
 import typer
+import typer.core
+
+#: The command listed first in ``geoplan --help``: the main job.
+MAIN_COMMAND = "run"
+
+
+class _UntaggedOption(typer.core.TyperOption):
+    """An option shown in --help without a ``<path>``/``<bool>`` type tag: its help text says what it takes."""
+
+    def display_type_rich(self, ctx: typer.Context) -> str:
+        return ""
+
+
+class _UntaggedArgument(typer.core.TyperArgument):
+    """An argument shown as ``FILE`` (``[FILE]`` when optional) in usage lines, without a type tag."""
+
+    def display_type_rich(self, ctx: typer.Context) -> str:
+        return ""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw.upper()
+        return (name if self.required else f"[{name}]") + ("..." if self.nargs != 1 else "")
+
+
+def _drop_type_tags(command: typer.core.TyperCommand | typer.core.TyperGroup) -> None:
+    """Show every parameter of ``command`` and its subcommands (and --help itself) without type tags."""
+    untagged = {typer.core.TyperOption: _UntaggedOption, typer.core.TyperArgument: _UntaggedArgument}
+    for param in [*command.params, command.get_help_option(typer.Context(command))]:
+        if type(param) in untagged:
+            param.__class__ = untagged[type(param)]
+    for subcommand in getattr(command, "commands", {}).values():
+        _drop_type_tags(subcommand)
+
+
+class GeoplanGroup(typer.core.TyperGroup):
+    """The top-level command group: the main job listed first, and option help without type tags."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _drop_type_tags(self)
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        """Command names, the main job first, then in the order they were defined."""
+        return sorted(super().list_commands(ctx), key=lambda name: name != MAIN_COMMAND)
 
 
 app = typer.Typer(
+    cls=GeoplanGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -18,8 +63,10 @@ app = typer.Typer(
 
 
 AreaOption = Annotated[
-    Optional[Path],  # noqa: UP045 - typer reads the annotation at run time
-    typer.Option("--area", help="Layer catalogue (default: layers/bexley.yaml)."),
+    Path | None,
+    typer.Option(
+        "--area", help="Layer catalogue YAML file (default: the shipped one of the London Borough of Bexley)."
+    ),
 ]
 
 
@@ -27,8 +74,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def print_json(payload: object) -> None:
-    """Print ``payload`` as indented JSON on stdout."""
-    print(json.dumps(payload, indent=2, default=str))
+    """Print ``payload`` as indented JSON on stdout (counts as integers, no NaN; see :func:`geoplan.text.json_safe`)."""
+    from geoplan.text import json_safe
+
+    print(json.dumps(json_safe(payload), indent=2, allow_nan=False))
 
 
 ProfileOption = Annotated[str, typer.Option("--profile", help="Walking profile: walk (4.8 km/h) or buggy (4.0 km/h).")]
@@ -41,7 +90,7 @@ KindOption = Annotated[
 
 
 SessionTypeOption = Annotated[
-    Optional[str],  # noqa: UP045 - typer reads the annotation at run time
+    str | None,
     typer.Option("--session-type", help="Only venues hosting sessions of these types (comma-separated)."),
 ]
 
@@ -51,7 +100,9 @@ def venue_selection(area: object, kind: str, session_type: str | None) -> list[s
 
     configuration = baseline_configuration(area)
     session_types = [part.strip() for part in session_type.split(",")] if session_type else None
-    return configuration.venue_ids(kinds=parse_venue_set(kind), session_types=session_types)
+    # "centres" are the programme's centres, which a catalogue may widen (programme.centre_kinds).
+    kinds = area.catalogue.programme.centre_kinds if kind == "centres" else parse_venue_set(kind)
+    return configuration.venue_ids(kinds=kinds, session_types=session_types)
 
 
 def parse_minutes(text: str) -> list[float]:
@@ -64,7 +115,7 @@ DecileOption = Annotated[str, typer.Option("--decile", help="Shade LSOAs by nati
 
 
 OsmOption = Annotated[
-    Optional[Path],  # noqa: UP045 - typer reads the annotation at run time
+    Path | None,
     typer.Option("--osm", help="OpenStreetMap file (.osm, .osm.bz2, .osm.pbf) to build the walking network from."),
 ]
 
@@ -75,8 +126,8 @@ def network_or_area(osm: Path | None, area: Path | None) -> tuple[object, object
         from geoplan.network import network_from_file
 
         return network_from_file(osm), None
-    from geoplan.studyarea import load_study_area
     from geoplan.network import study_area_network
+    from geoplan.studyarea import load_study_area
 
     study_area = load_study_area(area)
     return study_area_network(study_area), study_area

@@ -1,14 +1,17 @@
-"""``geoplan data``: the source manifest, downloads and local imports."""
+"""``geoplan data``: the source manifest, downloads and local imports; ``geoplan cache``: the user cache."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from geoplan.cli.common import AreaOption, JsonOption, app, print_json
+
+#: Bytes in a megabyte, as cache sizes are shown.
+BYTES_PER_MB = 1e6
 
 
 data_app = typer.Typer(
@@ -23,7 +26,7 @@ app.add_typer(data_app, name="data")
 @data_app.command("sources")
 def data_sources(as_json: JsonOption = False) -> None:
     """The official sources geoplan reads: publisher, URL, licence, vintage and cached file."""
-    from geoplan.download import manifest_rows
+    from geoplan.fetch import manifest_rows
 
     rows = manifest_rows()
     if as_json:
@@ -41,26 +44,30 @@ def data_sources(as_json: JsonOption = False) -> None:
 @data_app.command("fetch")
 def data_fetch(
     la: Annotated[
-        Optional[str],  # noqa: UP045 - typer reads the annotation at run time
+        str | None,
         typer.Option("--la", help="ONS code of the local authority (default: the --area catalogue's)."),
     ] = None,
     area: AreaOption = None,
     margin: Annotated[
-        Optional[float],  # noqa: UP045 - typer reads the annotation at run time
-        typer.Option("--margin", help="Metres beyond the LA boundary to keep (default: the catalogue's, else 2000)."),
+        float | None,
+        typer.Option(
+            "--margin",
+            min=0.0,
+            max=20_000.0,
+            help="Metres beyond the LA boundary to keep (default: the catalogue's, else 2000).",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Download again even if the cache covers the area.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Download the open data a local authority needs into the cache, filtered to the LA plus a margin.
 
-    The street network comes last, for the study area of the LA's layer catalogue (--area, or the
-    catalogue in layers/ with that code).
+    The street network comes last, for the study area of the LA's layer catalogue (--area, or the shipped catalogue with that code).
     """
     from geoplan import settings
-    from geoplan.download import DEFAULT_MARGIN_M, catalogue_for, fetch_network, fetch_sources, needed_sources
     from geoplan.errors import InputError, NetworkUnavailableError
-    from geoplan.layers import load_catalogue
+    from geoplan.fetch import catalogue_for, fetch_network, fetch_sources, needed_sources
+    from geoplan.layers import DEFAULT_MARGIN_M, load_catalogue
 
     catalogue_path = area if la is None or area is not None else catalogue_for(la)
     if la is None and catalogue_path is None:
@@ -68,10 +75,16 @@ def data_fetch(
     keys = None
     if catalogue_path is not None:
         catalogue = load_catalogue(catalogue_path)
-        if la is not None and la != catalogue.area.la_code:
+        if la is None and catalogue.area.la_code is None:
+            msg = (
+                f"the catalogue names its area by {catalogue.area.defined_by} and downloads go by local authority: "
+                "give each authority the area lies in with --la (e.g. --la E09000010)"
+            )
+            raise InputError(msg, path=catalogue_path, field="area")
+        if la is not None and catalogue.area.la_code is not None and la != catalogue.area.la_code:
             msg = f"--la {la} differs from the catalogue's local authority {catalogue.area.la_code}"
             raise InputError(msg, path=catalogue_path, field="la_code")
-        la = catalogue.area.la_code
+        la = la or catalogue.area.la_code
         margin = catalogue.area.margin_m if margin is None else margin
         keys = needed_sources(catalogue)
 
@@ -84,8 +97,10 @@ def data_fetch(
     for result in results:
         show(result)
     if catalogue_path is None:
-        print(f"street network: no layer catalogue for {la} in layers/; it is fetched with the first catchment run",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"street network: no shipped layer catalogue for {la}; it is fetched with the first catchment run",
+            file=sys.stderr,
+        )
     network_error = None
     if catalogue_path is not None and "osm_overpass" in (keys or []):
         try:
@@ -106,7 +121,7 @@ def data_import(
     as_json: JsonOption = False,
 ) -> None:
     """Copy the source files found in a local folder into the cache, after checking their columns."""
-    from geoplan.download import import_sources
+    from geoplan.fetch import import_sources
 
     report = import_sources(directory)
     if as_json:
@@ -123,3 +138,57 @@ def data_import(
         missing = ", ".join(f"{key} ({get_source(key).local_patterns[0]})" for key in report.missing)
         msg = f"{report.directory} lacks {len(report.missing)} source(s): {missing}"
         raise DataSourceError(msg)
+
+
+cache_app = typer.Typer(
+    no_args_is_help=True,
+    help="The cache of downloads, walking networks and travel times: where it is, what it holds, clearing it.",
+)
+
+
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("info")
+def cache_info_command(as_json: JsonOption = False) -> None:
+    """Where the cache folder is (GEOPLAN_CACHE moves it) and how many files and bytes each kind of entry takes."""
+    from geoplan import settings
+    from geoplan.cache import cache_info
+    from geoplan.text import plural
+
+    kinds = cache_info()
+    if as_json:
+        print_json({"folder": str(settings.cache_dir), "kinds": kinds})
+        return
+    print(f"Cache folder: {settings.cache_dir}")
+    for kind, entry in kinds.items():
+        print(f"  {kind:<12} {plural(entry['files'], 'file'):>10}  {entry['bytes'] / BYTES_PER_MB:8.1f} MB")
+    if not kinds:
+        print("  (empty)")
+
+
+@cache_app.command("clear")
+def cache_clear_command(
+    kinds: Annotated[
+        list[str] | None,
+        typer.Option("--kind", help="Clear only this kind of entry (e.g. networks, traveltimes, sources); repeatable."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete cached entries (all, or the --kind ones); each is rebuilt or downloaded again when next needed."""
+    from geoplan import settings
+    from geoplan.cache import cache_info, clear_cache
+    from geoplan.errors import InputError
+    from geoplan.text import plural
+
+    present = cache_info()
+    unknown = sorted(set(kinds or ()) - set(present))
+    if unknown:
+        held = ", ".join(present) or "nothing"
+        msg = f"no cache entries of kind {unknown[0]!r} in {settings.cache_dir} (it holds: {held})"
+        raise InputError(msg, field="--kind")
+    removed = clear_cache(kinds)
+    if as_json:
+        print_json({"folder": str(settings.cache_dir), "removed_files": removed})
+        return
+    print(f"Removed {plural(removed, 'file')} from {settings.cache_dir}")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from geoplan.cli.common import JsonOption, app, print_json
-
 
 scenario_app = typer.Typer(
     no_args_is_help=True,
@@ -26,21 +25,25 @@ ScenarioArgument = Annotated[str, typer.Argument(help="Scenario file, or the nam
 def scenario_run(
     file: ScenarioArgument,
     against: Annotated[
-        str, typer.Option("--against", help="Compare with 'baseline' (the venue and session files) or another scenario.")
+        str,
+        typer.Option("--against", help="Compare with 'baseline' (the venue and session files) or another scenario."),
     ] = "baseline",
     out: Annotated[
-        Optional[Path],  # noqa: UP045 - typer reads the annotation at run time
+        Path | None,
         typer.Option("--out", help="Folder for the JSON metrics, GeoPackage of changed areas and HTML report section."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Compare a scenario with the baseline or another scenario: coverage, gains and losses, equality impact."""
+    from geoplan.coverage import E2SFCA_STEPS
     from geoplan.scenarios import run_scenario
 
     comparison = run_scenario(file, against=against)
     written = comparison.write(out) if out is not None else []
     if as_json:
-        print_json({**comparison.to_dict(), "written": [str(path) for path in written]})
+        print_json(
+            {**comparison.to_dict(), **({"written": [str(path) for path in written]} if out is not None else {})}
+        )
         return
     from rich.console import Console
     from rich.table import Table
@@ -52,17 +55,30 @@ def scenario_run(
     console.print(f"Walking times: {comparison.method}, {comparison.profile} pace; headline band {minutes} min")
     table = Table("measure", "before", "after", "change")
     deprived = summary["most_deprived_30"]
-    e2sfca = summary["e2sfca"]
+    e2sfca = summary["accessibility"]
     for label, before, after in [
         ("Children's centres", summary["centres_before"], summary["centres_after"]),
         (f"Children within {minutes} min of a centre", summary["covered_before"], summary["covered_after"]),
         ("  of them in IMD deciles 1-3", deprived["covered_before"], deprived["covered_after"]),
-        (f"Children within {minutes} min of any session venue", summary["session_venues"]["covered_before"],
-         summary["session_venues"]["covered_after"]),
-    ]:  # fmt: skip
+        (
+            f"Children within {minutes} min of any session venue",
+            summary["session_venues"]["covered_before"],
+            summary["session_venues"]["covered_after"],
+        ),
+    ]:
         table.add_row(label, f"{before:,.0f}", f"{after:,.0f}", f"{after - before:+,.0f}")
-    table.add_row("E2SFCA (sessions/week per 1,000 children)", f"{e2sfca['before']:.2f}", f"{e2sfca['after']:.2f}",
-                  f"{e2sfca['change']:+.2f}")  # fmt: skip
+    for label, figures in (
+        ("E2SFCA in IMD deciles 1-3 (sessions/week per 1,000 children)", e2sfca["most_deprived_30"]),
+        ("E2SFCA, fifth of children with least", e2sfca["lowest_fifth"]),
+    ):
+        table.add_row(label, f"{figures['before']:.2f}", f"{figures['after']:.2f}", f"{figures['change']:+.2f}")
+    none = e2sfca["without_access"]
+    table.add_row(
+        f"Children with no session venue within {E2SFCA_STEPS[-1][0]:g} min",
+        f"{none['before']:,.0f}",
+        f"{none['after']:,.0f}",
+        f"{none['change']:+,.0f}",
+    )
     console.print(table)
     console.print(
         f"{summary['children_losing']:,.0f} children lose and {summary['children_gaining']:,.0f} gain a {minutes}-minute "
@@ -70,9 +86,15 @@ def scenario_run(
     )
     impact = Table("IMD decile", "children", "covered before", "covered after", "losing", "gaining", "E2SFCA change")
     for row in comparison.by_imd_decile.itertuples():
-        impact.add_row(str(row.imd_decile), f"{row.children:,.0f}", f"{row.covered_before:,.0f}",
-                       f"{row.covered_after:,.0f}", f"{row.children_losing:,.0f}", f"{row.children_gaining:,.0f}",
-                       f"{row.e2sfca_change:+.2f}")  # fmt: skip
+        impact.add_row(
+            str(row.imd_decile),
+            f"{row.children:,.0f}",
+            f"{row.covered_before:,.0f}",
+            f"{row.covered_after:,.0f}",
+            f"{row.children_losing:,.0f}",
+            f"{row.children_gaining:,.0f}",
+            f"{row.e2sfca_change:+.2f}" if row.children else "no LSOAs",
+        )
     console.print(impact)
     for row in comparison.session_types.itertuples():
         if row.children_losing or row.children_gaining:
@@ -89,38 +111,46 @@ def scenario_run(
 
 
 @scenario_app.command("validate")
-def scenario_validate(files: Annotated[list[str], typer.Argument(help="Scenario files or shipped scenario names.")]) -> None:
+def scenario_validate(
+    files: Annotated[list[str], typer.Argument(help="Scenario files or shipped scenario names.")],
+) -> None:
     """Check scenario files against their study area (venue and session ids, postcodes); one line each."""
     from geoplan.scenarios import apply_scenario, resolve_scenario
-    from geoplan.studyarea import load_study_area
+    from geoplan.text import plural
+    from geoplan.workspace import Workspace
 
-    areas: dict[Path, object] = {}
+    workspaces: dict[Path, Workspace] = {}
     for file in files:
         scenario = resolve_scenario(file)
         base = scenario.base_path()
-        if base not in areas:
-            areas[base] = load_study_area(base)
-        applied = apply_scenario(areas[base], scenario)
-        print(f"ok: {scenario.path} ({scenario.name}, {len(scenario.changes)} changes, "
-              f"{len(applied.configuration.centre_ids)} centres)")  # fmt: skip
+        if base not in workspaces:
+            workspaces[base] = Workspace(base)
+        applied = apply_scenario(workspaces[base].area, scenario)
+        print(
+            f"ok: {scenario.path} ({scenario.name}, {plural(len(scenario.changes), 'change')}, "
+            f"{plural(len(applied.configuration.centre_ids), 'centre')})"
+        )
 
 
 @scenario_app.command("list")
 def scenario_list(
     directory: Annotated[
-        Optional[Path],  # noqa: UP045 - typer reads the annotation at run time
+        Path | None,
         typer.Argument(help="Folder of scenario files (default: the shipped scenarios)."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Scenario files in a folder with their names, titles and number of changes."""
     from geoplan.scenarios import SCENARIO_DIR, list_scenarios
+    from geoplan.text import plural
 
     scenarios = list_scenarios(directory or SCENARIO_DIR)
-    rows = [{"name": item.name, "title": item.title, "changes": len(item.changes), "file": str(item.path)}
-            for item in scenarios]  # fmt: skip
+    rows = [
+        {"name": item.name, "title": item.title, "changes": len(item.changes), "file": str(item.path)}
+        for item in scenarios
+    ]
     if as_json:
         print_json(rows)
         return
     for row in rows:
-        print(f"{row['name']:<40} {row['changes']:>3} changes  {row['title']}")
+        print(f"{row['name']:<40} {plural(row['changes'], 'change'):>11}  {row['title']}")

@@ -32,6 +32,8 @@ from geoplan.errors import InputError
 
 #: What a suppressed cell shows, as in the council's FOI replies.
 SUPPRESSED = "X"
+#: Decimal places of published ratios (reach, shares).
+RATIO_DECIMALS = 3
 #: Relative size below which a singular value of the equation system counts as zero.
 DETERMINED_TOLERANCE = 1e-9
 #: A suppressed cell is determined when its unit vector's projection on the row space is within this of 1.
@@ -90,7 +92,7 @@ def determined_cells(mask: np.ndarray, equations: Sequence[np.ndarray]) -> np.nd
     # equations that share no suppressed cell are independent: one small decomposition per linked group
     links = sparse.csr_matrix(system != 0)
     _, labels = connected_components(sparse.bmat([[None, links], [links.T, None]]), directed=False)
-    cell_labels = labels[len(rows):]
+    cell_labels = labels[len(rows) :]
     row_labels = labels[: len(rows)]
     determined = np.zeros(hidden.size, dtype=bool)
     for label in np.unique(cell_labels):
@@ -155,7 +157,11 @@ def secondary_mask(values: np.ndarray, mask: np.ndarray, equations: Sequence[np.
 
 
 def _next_to_suppress(
-    values: np.ndarray, mask: np.ndarray, cells: np.ndarray, equations: Sequence[np.ndarray], member_of: dict[int, list[int]]
+    values: np.ndarray,
+    mask: np.ndarray,
+    cells: np.ndarray,
+    equations: Sequence[np.ndarray],
+    member_of: dict[int, list[int]],
 ) -> int:
     """The shown cell to hide next: one that also closes another leaking equation, else the smallest non-zero."""
     shown = cells[~mask[cells]]
@@ -192,7 +198,11 @@ class LinkedCounts:
         """State that the cells ``parts`` add up to the cell ``total``."""
         parts = list(parts)
         for table, row, column in [total, *parts]:
-            if table not in self.tables or row not in self.tables[table].index or column not in self.tables[table].columns:
+            if (
+                table not in self.tables
+                or row not in self.tables[table].index
+                or column not in self.tables[table].columns
+            ):
                 msg = f"no cell ({row}, {column}) in table {table!r}"
                 raise InputError(msg, field=str(table))
         if parts:
@@ -212,7 +222,9 @@ class LinkedCounts:
             for row in frame.index:
                 self.add_sum((name, row, total_column), [(name, row, column) for column in body_columns])
 
-    def add_nesting(self, detail: str, summary: str, groups: Mapping[Hashable, Hashable], columns: Iterable[Hashable]) -> None:
+    def add_nesting(
+        self, detail: str, summary: str, groups: Mapping[Hashable, Hashable], columns: Iterable[Hashable]
+    ) -> None:
         """State that the rows of ``detail`` add up, by ``groups`` (detail row → summary row), to rows of ``summary``."""
         members: dict[Hashable, list[Hashable]] = {}
         for row, group in groups.items():
@@ -273,3 +285,12 @@ def apply_suppression(frame: pd.DataFrame, mask: pd.DataFrame) -> pd.DataFrame:
         shown = out[column].astype(object)
         out[column] = shown.where(~hidden, SUPPRESSED)
     return out
+
+
+def disclosure_rule(threshold: int, *, suppress_zero: bool = False) -> str:
+    """The suppression rule in one sentence, for summaries and reports."""
+    zero = "Zero is also hidden." if suppress_zero else "Zero is shown."
+    return (
+        f"Counts of children from 1 to {threshold - 1} are shown as X. {zero} Where a total would reveal an X, "
+        "the next smallest count in that row or column is also shown as X (secondary suppression)."
+    )

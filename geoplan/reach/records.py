@@ -1,20 +1,16 @@
-"""Registration reach: how many children living in an area are registered with, and attend, a centre.
+"""Registration and attendance records: how many children living in an area are registered, and attend.
 
-Two inputs:
-
-* **Registration/attendance records** (:func:`analyse_reach`): a CSV with one row per attendance
-  (or per registration with no attendance, the date left blank) and the columns ``child_id``
-  (pseudonymous), ``postcode``, ``date_of_birth`` or ``age_band``, ``venue`` and
-  ``attendance_date``. Each child is placed at their home postcode (OS Code-Point Open) and so in an
-  LSOA, a ward and a national IMD decile; counts are made by LSOA, ward, decile, for the 30% and
-  50% most deprived areas, and by month. A postcode outside the study area counts as "outside the
-  area"; one that is malformed or not found counts as "unknown area" with a warning, never dropped.
-* **Ward tables** such as the council's FOI replies (:func:`read_ward_tables`), with their
-  ``"X"`` cells kept as suppressed (``pd.NA`` plus a ``<measure>_suppressed`` flag).
+:func:`analyse_reach` reads a CSV with one row per attendance (or per registration with no
+attendance, the date left blank) and the columns ``child_id`` (pseudonymous), ``postcode``,
+``date_of_birth`` or ``age_band``, ``venue`` and ``attendance_date``. Each child is placed at their
+home postcode (OS Code-Point Open) and so in an LSOA, a ward and a national IMD decile; counts are
+made by LSOA, ward, decile, for the 30% and 50% most deprived areas, and by month. A postcode
+outside the study area counts as "outside the area"; one that is malformed or not found counts as
+"unknown area" with a warning, never dropped.
 
 These records are personal data. Nothing row-level (child id, postcode, date of birth, dates) is
 written to any output, warning or error: a bad row is named by its row number and field only, and
-every published count goes through :mod:`geoplan.disclosure`.
+every published count goes through :mod:`geoplan.reach.disclosure`.
 """
 
 from __future__ import annotations
@@ -34,11 +30,18 @@ import pandas as pd
 
 from geoplan import settings
 from geoplan.coverage import MOST_DEPRIVED_30_DECILES, MOST_DEPRIVED_50_DECILES
-from geoplan.disclosure import SUPPRESSED, LinkedCounts, apply_suppression, check_threshold, primary_mask
 from geoplan.errors import InputError
-from geoplan.fileio import atomic_directory, read_csv
-from geoplan.population import UNDER_3_SHARE
+from geoplan.fileio import atomic_directory, csv_line, read_csv
+from geoplan.reach.disclosure import (
+    RATIO_DECIMALS,
+    SUPPRESSED,
+    LinkedCounts,
+    apply_suppression,
+    check_threshold,
+    disclosure_rule,
+)
 from geoplan.studyarea import StudyArea
+from geoplan.text import json_safe
 from geoplan.venues import POSTCODE_PATTERN, normalise_postcode
 
 #: Canonical record columns and the header spellings accepted for each (compared lower-case, ``_`` for spaces).
@@ -52,8 +55,6 @@ RECORD_ALIASES: dict[str, tuple[str, ...]] = {
 }
 REQUIRED_RECORD_COLUMNS = ("child_id", "postcode", "venue", "attendance_date")
 AGE_COLUMNS = ("date_of_birth", "age_band")
-#: Spreadsheet rows are numbered from 1 and the header is row 1.
-FIRST_DATA_ROW = 2
 #: Date spellings accepted in records: ISO and the UK day-first form.
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 
@@ -68,8 +69,6 @@ DEPRIVED_GROUPS = {
     "imd_1_5": ("IMD deciles 1-5 (50% most deprived nationally)", MOST_DEPRIVED_50_DECILES),
 }
 DECILES = tuple(range(1, 11))
-#: Decimal places of published ratios (reach, shares).
-RATIO_DECIMALS = 3
 
 
 class ReachWarning(UserWarning):
@@ -103,11 +102,11 @@ def _parse_dates(values: pd.Series, path: Path, column: str, today: date) -> pd.
     bad = parsed.isna() & text.ne("")
     if bad.any():
         msg = "not a date (expected YYYY-MM-DD or DD/MM/YYYY)"
-        raise InputError(msg, path=path, row=int(bad.idxmax()) + FIRST_DATA_ROW, field=column)
+        raise InputError(msg, path=path, line=csv_line(path, int(bad.idxmax())), field=column)
     future = parsed > pd.Timestamp(today)
     if future.any():
         msg = f"date is in the future (after {today.isoformat()})"
-        raise InputError(msg, path=path, row=int(future.idxmax()) + FIRST_DATA_ROW, field=column)
+        raise InputError(msg, path=path, line=csv_line(path, int(future.idxmax())), field=column)
     return parsed
 
 
@@ -150,7 +149,7 @@ def read_records(path: str | os.PathLike[str], *, today: date | None = None) -> 
     blank_id = records["child_id"].eq("")
     if blank_id.any():
         msg = "child id is blank"
-        raise InputError(msg, path=path, row=int(blank_id.idxmax()) + FIRST_DATA_ROW, field="child_id")
+        raise InputError(msg, path=path, line=csv_line(path, int(blank_id.idxmax())), field="child_id")
     records["date_of_birth"] = _parse_dates(records["date_of_birth"], path, "date_of_birth", today)
     records["attendance_date"] = _parse_dates(records["attendance_date"], path, "attendance_date", today)
     duplicated = records.duplicated()
@@ -178,11 +177,12 @@ class ReachResult:
     """
 
     area: StudyArea = field(repr=False)
-    unprotected: dict[str, pd.DataFrame]
-    masks: dict[str, pd.DataFrame]
+    # kept out of repr so unsuppressed counts never reach a log or traceback
+    unprotected: dict[str, pd.DataFrame] = field(repr=False)
+    masks: dict[str, pd.DataFrame] = field(repr=False)
     threshold: int
     suppress_zero: bool
-    problems: dict[str, int] = field(default_factory=dict)
+    problems: dict[str, int] = field(default_factory=dict, repr=False)
     problems_suppressed: dict[str, bool] = field(default_factory=dict)
     months: tuple[str, str] | None = None
 
@@ -226,16 +226,23 @@ class ReachResult:
         total = tables["ward"].loc[TOTAL]
         return {
             "area": self.area.la_code,
-            "disclosure": {"threshold": self.threshold, "suppress_zero": self.suppress_zero,
-                           "rule": disclosure_rule(self.threshold, suppress_zero=self.suppress_zero)},  # fmt: skip
+            "disclosure": {
+                "threshold": self.threshold,
+                "suppress_zero": self.suppress_zero,
+                "rule": disclosure_rule(self.threshold, suppress_zero=self.suppress_zero),
+            },
             "months": list(self.months) if self.months else None,
-            "problems": {key: SUPPRESSED if self.problems_suppressed.get(key) else count for key, count in self.problems.items()},
-            "total": {column: _json_value(total[column]) for column in ("children_living", *COUNT_MEASURES, "reach")},
+            "problems": {
+                key: SUPPRESSED if self.problems_suppressed.get(key) else count for key, count in self.problems.items()
+            },
+            "total": {column: json_safe(total[column]) for column in ("children_living", *COUNT_MEASURES, "reach")},
             "deprived": {
-                group: {column: _json_value(row[column]) for column in ("group_name", "attended_once_or_more",
-                                                                       "share_of_attenders")}
+                group: {
+                    column: json_safe(row[column])
+                    for column in ("group_name", "attended_once_or_more", "share_of_attenders")
+                }
                 for group, row in tables["deprived"].iterrows()
-            },  # fmt: skip
+            },
         }
 
     def ward_layer(self) -> gpd.GeoDataFrame:
@@ -264,14 +271,6 @@ class ReachResult:
         return [out_dir / name for name in names]
 
 
-def _json_value(value: object) -> object:
-    if isinstance(value, str):
-        return value
-    if value is None or pd.isna(value):
-        return None
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _with_ratios(counts: pd.DataFrame) -> pd.DataFrame:
     table = counts.copy()
     if "children_living" in table.columns:
@@ -289,15 +288,6 @@ def _geo_layer(geometry: gpd.GeoDataFrame, key: str, counts: pd.DataFrame, mask:
         layer[f"{column}_suppressed"] = hidden
     layer["reach"] = layer["reach"].astype("Float64").mask(layer["registered_suppressed"])
     return gpd.GeoDataFrame(layer, geometry="geometry", crs=geometry.crs)
-
-
-def disclosure_rule(threshold: int, *, suppress_zero: bool = False) -> str:
-    """The suppression rule in one sentence, for summaries and reports."""
-    zero = "Zero is also hidden." if suppress_zero else "Zero is shown."
-    return (
-        f"Counts of children from 1 to {threshold - 1} are shown as X. {zero} Where a total would reveal an X, "
-        "the next smallest count in that row or column is also shown as X (secondary suppression)."
-    )
 
 
 def _locate(records: pd.DataFrame, area: StudyArea) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -331,14 +321,16 @@ def _measures(children: pd.DataFrame) -> pd.DataFrame:
         {
             "registered": 1,
             "attended_once_or_more": (children["attendances"] >= 1).astype(int),
-            "attended_more_than_once": (children["attendances"] >= 2).astype(int),  # noqa: PLR2004 - "more than once"
+            "attended_more_than_once": (children["attendances"] >= 2).astype(int),
             "attendances": children["attendances"],
         },
         index=children.index,
     )
 
 
-def aggregate(records: pd.DataFrame, area: StudyArea) -> tuple[dict[str, pd.DataFrame], dict[str, int], tuple[str, str] | None]:
+def aggregate(
+    records: pd.DataFrame, area: StudyArea
+) -> tuple[dict[str, pd.DataFrame], dict[str, int], tuple[str, str] | None]:
     """Count children and attendances by LSOA, ward, IMD decile, deprived group and month (unsuppressed)."""
     children, problems = _locate(records, area)
     lsoas = area.lsoas.set_index("lsoa_code")
@@ -415,7 +407,9 @@ def _link(tables: dict[str, pd.DataFrame], area: StudyArea) -> LinkedCounts:
         for column in count_columns:
             linked.add_sum(("deprived", group, column), [("decile", decile, column) for decile in deciles])
     if len(tables["monthly"]):
-        linked.add_sum(("ward", TOTAL, "attendances"), [("monthly", month, "attendances") for month in tables["monthly"].index])
+        linked.add_sum(
+            ("ward", TOTAL, "attendances"), [("monthly", month, "attendances") for month in tables["monthly"].index]
+        )
     return linked
 
 
@@ -489,284 +483,3 @@ def problem_lines(problems: dict[str, int]) -> list[str]:
 def _warn(problems: dict[str, int], path: str | os.PathLike[str]) -> None:
     for line in problem_lines(problems):
         warnings.warn(f"{path}: {line}", ReachWarning, stacklevel=3)
-
-
-# --- Ward tables published by the council (FOI replies) -------------------------------------------
-
-#: Header phrases (lower-case) that name each ward-table measure, most specific first.
-WARD_TABLE_MEASURES: tuple[tuple[str, str], ...] = (
-    ("children_living_ons", "living in the ward"),
-    ("registered", "registered"),
-    ("attended_more_than_once", "more than once"),
-    ("attended_once_or_more", "at least once"),
-    ("attendances", "attendances"),
-)
-WARD_NAME_HEADER = "ward name"
-TOTAL_ROW_NAMES = ("total", "grand total")
-OUTSIDE_ROW_PATTERN = re.compile(r"^outside\b", re.IGNORECASE)
-AGE_GROUP_PATTERN = re.compile(r"(\d+)\s*-\s*(\d+)\s*(?:years?)?", re.IGNORECASE)
-WARD_TABLE_MEASURE_NAMES = tuple(measure for measure, _ in WARD_TABLE_MEASURES)
-
-
-@dataclass
-class WardTable:
-    """One ward table as published, with its suppressed cells kept as such.
-
-    Attributes
-    ----------
-    source
-        File (and sheet) it came from.
-    age_group
-        ``"0-2"``, ``"3-4"``... or ``"all"``.
-    wards
-        One row per ward as named in the file: ``ward_name``, each measure (``Int64``, ``NA`` where
-        suppressed or absent) and ``<measure>_suppressed`` flags.
-    outside
-        The "Outside ... Borough" row in the same form (empty when the file has none).
-    """
-
-    source: str
-    age_group: str
-    wards: pd.DataFrame
-    outside: pd.DataFrame
-
-    @property
-    def measures(self) -> list[str]:
-        """Measures present in the table."""
-        return [measure for measure in WARD_TABLE_MEASURE_NAMES if measure in self.wards.columns]
-
-    @property
-    def key(self) -> str:
-        """A layer name for the table: the file name (its parts once each) and the age group unless already in it."""
-        parts = dict.fromkeys(Path(self.source.split("#")[0]).stem.lower().split("__"))
-        stem = re.sub(r"[^a-z0-9]+", "_", "_".join(parts)).strip("_")
-        age = self.age_group.replace("-", "_")
-        return stem if re.search(rf"(^|_){age}(_|$)", stem) else f"{stem}_{age}"
-
-
-def _ward_key(name: str) -> str:
-    """Compare ward names without case, punctuation or the ``&``/``and`` spelling."""
-    text = str(name).lower().replace("&", " and ")
-    return re.sub(r"[^a-z0-9]+", "", text)
-
-
-def _parse_cell(value: object) -> tuple[object, bool]:
-    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
-    if text.upper() == SUPPRESSED:
-        return pd.NA, True
-    if not text:
-        # the replies leave a cell blank where no child is counted; their totals treat it as zero
-        return 0, False
-    number = pd.to_numeric(text.replace(",", ""), errors="coerce")
-    if pd.isna(number) or number < 0 or number % 1:
-        return None, False
-    return int(number), False
-
-
-def _sheets(path: Path) -> list[tuple[str, pd.DataFrame]]:
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # openpyxl's notes on unsupported formatting extensions
-                book = pd.read_excel(path, sheet_name=None, header=None, dtype=object)
-        except (ValueError, OSError) as exc:
-            msg = f"not a readable workbook ({str(exc).splitlines()[0]})"
-            raise InputError(msg, path=path) from None
-        return [(f"{path.name}#{sheet}", frame) for sheet, frame in book.items()]
-    return [(path.name, read_csv(path, header=None))]
-
-
-def _blocks(raw: pd.DataFrame) -> list[tuple[int, str, dict[int, str]]]:
-    """(header row, age group, column → measure) for each block of measures under a "Ward Name" header."""
-    first = raw.iloc[:, 0].map(lambda value: str(value).strip().lower() if pd.notna(value) else "")
-    headers = list(first[first == WARD_NAME_HEADER].index)
-    blocks = []
-    for header in headers:
-        title = " ".join(str(value) for value in raw.iloc[:header, 0] if pd.notna(value) and str(value).strip())
-        title_age = AGE_GROUP_PATTERN.search(title)
-        by_age: dict[str, dict[int, str]] = {}
-        for column in range(1, raw.shape[1]):
-            label = str(raw.iat[header, column]).lower() if pd.notna(raw.iat[header, column]) else ""
-            measure = next((name for name, phrase in WARD_TABLE_MEASURES if phrase in label), None)
-            if measure is None:
-                continue
-            column_age = re.search(r"aged\s+(\d+\s*-\s*\d+)", label)
-            if column_age:
-                age = re.sub(r"\s+", "", column_age.group(1))
-            elif title_age:
-                age = f"{title_age.group(1)}-{title_age.group(2)}"
-            else:
-                age = "all"
-            by_age.setdefault(age, {})[column] = measure
-        blocks += [(header, age, columns) for age, columns in by_age.items()]
-    return blocks
-
-
-def read_ward_tables(path: str | os.PathLike[str]) -> list[WardTable]:
-    """Read ward tables (CSV or workbook, or every such file in a folder) with ``"X"`` as suppressed.
-
-    A table starts at a row whose first cell is "Ward Name"; a title row above it may give the
-    age group ("0-2 Years Old"), as may a column header ("[Aged 3-4, ...]"). Ward rows run until
-    a blank name or a "Total" row; an "Outside ... Borough" row is kept apart. Blank cells are
-    zero (the replies' totals count them so). In a folder, CSV files are read (workbooks only
-    when there is no CSV); a table identical to one in a file holding fewer tables is skipped.
-
-    Raises
-    ------
-    InputError
-        No ward table in the file, or a cell that is neither a count, blank nor "X" (naming row and column).
-    """
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(path.glob("*.csv")) or sorted([*path.glob("*.xlsx"), *path.glob("*.xlsm")])
-        if not files:
-            msg = "no CSV or workbook files in the folder"
-            raise InputError(msg, path=path)
-        per_file = [_read_ward_file(file, required=False) for file in files]
-        tables: list[WardTable] = []
-        # single-purpose replies first, so a combined workbook's copy of their tables is the one skipped
-        for found in sorted(per_file, key=len):
-            for table in found:
-                if not any(_same(table, other) for other in tables):
-                    tables.append(table)
-        if not tables:
-            msg = "no ward table (a 'Ward Name' header row) in any file of the folder"
-            raise InputError(msg, path=path)
-        return tables
-    if not path.is_file():
-        msg = "file not found"
-        raise InputError(msg, path=path)
-    return _read_ward_file(path, required=True)
-
-
-def _same(table: WardTable, other: WardTable) -> bool:
-    return table.age_group == other.age_group and table.wards.reset_index(drop=True).equals(
-        other.wards.reset_index(drop=True)
-    )
-
-
-def _read_ward_file(path: Path, *, required: bool) -> list[WardTable]:
-    tables = []
-    for source, raw in _sheets(path):
-        for header, age, columns in _blocks(raw):
-            tables.append(_read_block(path, source, raw, header, age, columns))
-    if required and not tables:
-        msg = "no ward table: expected a header row starting 'Ward Name'"
-        raise InputError(msg, path=path, field="Ward Name")
-    return tables
-
-
-def _read_block(path: Path, source: str, raw: pd.DataFrame, header: int, age: str, columns: dict[int, str]) -> WardTable:
-    wards, outside = [], []
-    for index in range(header + 1, len(raw)):
-        cell = raw.iat[index, 0]
-        name = str(cell).strip() if pd.notna(cell) else ""
-        if not name or name.lower() in TOTAL_ROW_NAMES:
-            break
-        row: dict[str, object] = {"ward_name": name}
-        for column, measure in columns.items():
-            value, hidden = _parse_cell(raw.iat[index, column])
-            if value is None:
-                msg = "not a count, blank or X"
-                raise InputError(msg, path=path, row=index + 1, field=str(raw.iat[header, column]))
-            row[measure], row[f"{measure}_suppressed"] = value, hidden
-        (outside if OUTSIDE_ROW_PATTERN.match(name) else wards).append(row)
-    frame_columns = ["ward_name"] + [name for measure in columns.values() for name in (measure, f"{measure}_suppressed")]
-
-    def frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-        table = pd.DataFrame(rows, columns=frame_columns)
-        for measure in columns.values():
-            table[measure] = table[measure].astype("Int64")
-            table[f"{measure}_suppressed"] = table[f"{measure}_suppressed"].astype(bool)
-        return table
-
-    return WardTable(source=source, age_group=age, wards=frame(wards), outside=frame(outside))
-
-
-#: Children living, by age group, from the study area's LSOAs (Census 2021 0-4s; 0-2 and 3-4 by even split).
-def _children_living(area: StudyArea, age_group: str) -> pd.Series:
-    lsoas = area.lsoas
-    under_3 = lsoas["under_3"] if "under_3" in lsoas.columns else lsoas["children_0_4"] * UNDER_3_SHARE
-    living = {"all": lsoas["children_0_4"], "0-4": lsoas["children_0_4"], "0-2": under_3,
-              "3-4": lsoas["children_0_4"] - under_3}  # fmt: skip
-    if age_group not in living:
-        msg = f"no Census figure of children living for age group {age_group}"
-        raise InputError(msg, field="age_group")
-    return living[age_group].groupby(lsoas["ward_code"]).sum()
-
-
-def ward_table_layer(table: WardTable, area: StudyArea, *, threshold: int | None = None) -> gpd.GeoDataFrame:
-    """The study area's wards (EPSG:27700) with a ward table's measures, children living and reach.
-
-    Counts of children the table shows below ``threshold`` (default ``settings.disclosure_threshold``)
-    are suppressed as well, so a lower threshold in the source does not pass through.
-
-    ``children_living`` is the Census 2021 count for the table's age group (0-2 and 3-4 split
-    evenly from 0-4); ``reach`` = registered ÷ children_living where registered is shown, and
-    ``reach_ons`` the same over the table's own ONS figure where it has one.
-
-    Raises
-    ------
-    InputError
-        A ward name in the table matches no ward of the study area (or one ward twice).
-    """
-    known = {_ward_key(name): code for code, name in zip(area.wards["ward_code"], area.wards["ward_name"], strict=True)}
-    codes = []
-    for position, name in enumerate(table.wards["ward_name"]):
-        code = known.get(_ward_key(name))
-        if code is None:
-            msg = f"ward {name!r} matches no ward of {area.name} ({', '.join(sorted(area.wards['ward_name']))})"
-            raise InputError(msg, path=table.source, row=position + 1, field="Ward Name")
-        codes.append(code)
-    if len(set(codes)) < len(codes):
-        duplicate = table.wards["ward_name"][pd.Series(codes).duplicated().to_numpy()].iloc[0]
-        msg = f"ward {duplicate!r} appears twice"
-        raise InputError(msg, path=table.source, field="Ward Name")
-    values = table.wards.drop(columns="ward_name").assign(ward_code=codes)
-    threshold = check_threshold(settings.disclosure_threshold if threshold is None else threshold)
-    for measure in table.measures:
-        if measure != "children_living_ons":
-            small = primary_mask(values[measure].fillna(0).to_numpy(), threshold=threshold)
-            values[f"{measure}_suppressed"] = values[f"{measure}_suppressed"] | small
-            values[measure] = values[measure].mask(small)
-    layer = area.wards[["ward_code", "ward_name", "geometry"]].merge(values, on="ward_code", how="left")
-    living = _children_living(area, table.age_group)
-    layer.insert(2, "children_living", layer["ward_code"].map(living).round().astype("Int64"))
-    if "registered" in layer.columns:
-        registered = layer["registered"].astype("Float64")
-        layer["reach"] = (registered / layer["children_living"].astype("Float64")).round(RATIO_DECIMALS)
-        if "children_living_ons" in layer.columns:
-            ons = layer["children_living_ons"].astype("Float64")
-            layer["reach_ons"] = (registered / ons.where(ons > 0)).round(RATIO_DECIMALS)
-    layer.insert(1, "source", table.source)
-    layer.insert(2, "age_group", table.age_group)
-    return gpd.GeoDataFrame(layer, geometry="geometry", crs=area.wards.crs)
-
-
-def write_ward_tables(
-    tables: list[WardTable], area: StudyArea, out_dir: str | os.PathLike[str], *, threshold: int | None = None
-) -> list[Path]:
-    """Write each table's ward layer to ``ward_tables.gpkg`` (EPSG:27700) and ``<key>.geojson`` (EPSG:4326), plus a CSV."""
-    out_dir = Path(out_dir)
-    layers = [(table.key, ward_table_layer(table, area, threshold=threshold)) for table in tables]
-    names = ["ward_tables.gpkg"]
-    with atomic_directory(out_dir) as staging:
-        for key, layer in layers:
-            layer.to_file(staging / "ward_tables.gpkg", layer=key, driver="GPKG")
-            layer.to_crs(settings.display_crs).to_file(staging / f"{key}.geojson", driver="GeoJSON")
-            _published_ward_csv(layer).to_csv(staging / f"{key}.csv", index=False)
-            names += [f"{key}.geojson", f"{key}.csv"]
-    return [out_dir / name for name in names]
-
-
-def _published_ward_csv(layer: gpd.GeoDataFrame) -> pd.DataFrame:
-    table = pd.DataFrame(layer.drop(columns="geometry"))
-    for measure in WARD_TABLE_MEASURE_NAMES:
-        if measure in table.columns:
-            hidden = table.pop(f"{measure}_suppressed").astype(bool)
-            table[measure] = table[measure].astype(object).where(~hidden, SUPPRESSED)
-            if measure == "registered":
-                for ratio in ("reach", "reach_ons"):
-                    if ratio in table.columns:
-                        table[ratio] = table[ratio].astype(object).where(~hidden, SUPPRESSED)
-    return table
