@@ -13,7 +13,6 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-
 from benchkit import best_of, print_table, ratio, seconds, setup
 
 from geoplan.coverage import E2SFCA_STEPS, e2sfca, find_gaps, measure_coverage, venue_supply
@@ -90,7 +89,14 @@ def main() -> None:
         )
 
     theirs_e2sfca, _ = best_of(pysal)
-    table.append(["E2SFCA (same minutes, same steps)", seconds(ours_e2sfca), f"PySAL access {seconds(theirs_e2sfca)}", ratio(theirs_e2sfca, ours_e2sfca)])
+    table.append(
+        [
+            "E2SFCA (same minutes, same steps)",
+            seconds(ours_e2sfca),
+            f"PySAL access {seconds(theirs_e2sfca)}",
+            ratio(theirs_e2sfca, ours_e2sfca),
+        ]
+    )
     title = f"Coverage, gaps and E2SFCA: {area.name}, {len(area.children):,} origins × {len(travel_times.destination_ids)} venues, {travel_times.method}"
     print_table(title, ["task", "geoplan", "peer", "peer / geoplan"], table, packages=("access", "geopandas"))
     print(f"\n{note}")

@@ -214,7 +214,7 @@ def main() -> None:
                         theirs["failed"],
                         "–",
                         "–",
-                        f"> {(theirs.get('build', 0) + args.spopt_limit_s) / ours_total:.0f}×",
+                        f"> {args.spopt_limit_s / ours_total:.0f}×" if "stopped" in theirs["failed"] else "–",
                     ]
                 )
                 continue

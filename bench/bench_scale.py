@@ -148,7 +148,8 @@ def step(name: str, pbf: str, folder: str) -> dict[str, float]:
     """Run one measured step in this process; returns seconds and what it produced."""
     from geoplan.nearest import nearest_destinations
     from geoplan.network import get_profile, network_from_file
-    from geoplan.traveltime import read_points_csv, travel_time_matrix
+    from geoplan.points import read_points_csv
+    from geoplan.traveltime import travel_time_matrix
 
     pace = get_profile("buggy")
     result: dict[str, float] = {}

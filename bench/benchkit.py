@@ -60,7 +60,9 @@ def environment(packages: Sequence[str] = ()) -> str:
     return f"`{command}` — {machine}; " + ", ".join(versions)
 
 
-def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]], *, packages: Sequence[str] = ()) -> None:
+def print_table(
+    title: str, header: Sequence[str], rows: Sequence[Sequence[object]], *, packages: Sequence[str] = ()
+) -> None:
     """Print a Markdown table with its title and environment line, ready to paste into the README."""
     print(f"\n### {title}\n")
     print(environment(packages))

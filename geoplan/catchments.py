@@ -49,6 +49,8 @@ CIRCUITY_GRID = np.round(np.arange(1.0, 2.505, 0.01), 2)
 CALIBRATION_BANDS = (10, 15, 20)
 #: Label of the catchment of a set of venues taken together.
 ALL_VENUES = "all"
+#: Grid points up to which a network's whole grid is used (and cached): a borough's network, ~20 km square at 10 m.
+WHOLE_GRID_CELLS = 4_000_000
 #: Side of the square tiles venues are grouped by (m): each tile's catchments are drawn on a grid of
 #: its venues' reach only, so the grid's memory follows the venues drawn, not the network's extent.
 CATCHMENT_TILE_M = 5_000.0
@@ -223,6 +225,9 @@ def isochrones(
     budgets = np.asarray(bands) - margin / pace.metres_per_minute
     limit = max(float(budgets.max()), 0.0)
     access = snap.distance_m / pace.metres_per_minute
+    # a small network's whole grid is built once and cached; a large one's only around the venues drawn
+    minx, miny, maxx, maxy = network.bounds
+    whole = (maxx - minx) * (maxy - miny) / resolution**2 <= WHOLE_GRID_CELLS
     # no catchment reaches farther than its band's walk (access leg and margin included) from its venue
     reach = max(bands) * pace.metres_per_minute + margin + (OUTER_RING_STEPS + 2) * resolution
 
@@ -254,7 +259,7 @@ def isochrones(
         node_minutes, _ = source_node_minutes(network, snap, pace, limit=limit, min_only=True)
         snap_m = float(np.nanmin(snap.distance_m)) if len(ids) else np.nan
         grid = catchment_grid(
-            network, margin_m=margin, resolution_m=resolution, window=window(venues) if len(ids) else None
+            network, margin_m=margin, resolution_m=resolution, window=window(venues) if len(ids) and not whole else None
         )
         polygons = draw(grid, node_minutes, np.arange(len(ids)))
         rows = [
@@ -262,17 +267,18 @@ def isochrones(
             for band, polygon in zip(bands, polygons, strict=True)
         ]
     else:
-        # venues are drawn tile by tile, each tile's on a grid of their reach only
+        # a large network's venues are drawn tile by tile, each tile's on a grid of their reach only
         tile = np.floor(venues / CATCHMENT_TILE_M).astype(np.int64)
+        groups = (
+            [np.arange(len(ids))]
+            if whole
+            else [np.flatnonzero((tile == key).all(axis=1)) for key in np.unique(tile, axis=0)]
+        )
         by_venue: dict[int, list[tuple[str, float, float, bool, shapely.Geometry]]] = {}
         per_block = max(1, BLOCK_BYTES // (8 * network.n_nodes))
-        for key in np.unique(tile, axis=0):
-            in_tile = np.flatnonzero((tile == key).all(axis=1))
+        for in_tile in groups:
             grid = catchment_grid(
-                network,
-                margin_m=margin,
-                resolution_m=resolution,
-                window=window(venues[in_tile]),
+                network, margin_m=margin, resolution_m=resolution, window=None if whole else window(venues[in_tile])
             )
             for block in range(0, len(in_tile), per_block):
                 members = in_tile[block : block + per_block]

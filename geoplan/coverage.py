@@ -25,13 +25,17 @@ from geoplan import settings
 from geoplan.bands import DEFAULT_BANDS, HEADLINE_MINUTES, check_bands
 from geoplan.errors import InputError
 from geoplan.fileio import atomic_path
-from geoplan.studyarea import StudyArea
 from geoplan.programme import Configuration
-from geoplan.text import json_safe
+from geoplan.studyarea import StudyArea
+from geoplan.text import json_safe, plural
 
 if TYPE_CHECKING:
     from geoplan.traveltime import TravelTimeMatrix
 
+#: How each population is named in a sentence ("children aged 0-4").
+POPULATION_LABELS = {"children_0_4": "aged 0-4", "under_3": "under 3", "under_2": "under 2"}
+#: How each way of measuring walking time is named in a sentence.
+METHOD_WORDS = {"network": "along the walking network", "crow-fly": "crow-fly estimate"}
 #: IMD deciles making up "the 30% / 50% most deprived LSOAs nationally".
 MOST_DEPRIVED_30_DECILES = (1, 2, 3)
 MOST_DEPRIVED_50_DECILES = (1, 2, 3, 4, 5)
@@ -102,14 +106,20 @@ class CoverageResult:
     most_deprived_50: pd.DataFrame
     equity_ratio: dict[float, float | None] = field(default_factory=dict)
 
-    def headline(self, minutes: float = HEADLINE_MINUTES) -> str:
-        """The sentence a committee paper quotes, at ``minutes``."""
+    def headline(self, minutes: float = HEADLINE_MINUTES, *, counted: str | None = None) -> str:
+        """The sentence the CLI, map, figure and report all quote, at ``minutes``.
+
+        ``counted`` names what was counted (``"one of 6 centres (…)"``); by default the number
+        of venues.
+        """
         row = self.most_deprived_30.loc[minutes]
         overall = self.overall.loc[minutes]
+        population = POPULATION_LABELS.get(self.population, self.population)
+        counted = counted if counted is not None else f"one of the {plural(len(self.venue_ids), 'venue')} counted"
         return (
-            f"{row['share']:.1%} of children aged 0-4 in the 30% most deprived LSOAs nationally "
+            f"{row['share']:.1%} of children {population} in the 30% most deprived areas nationally "
             f"({int(row['covered']):,} of {int(row['total']):,}) live within a {minutes:g}-minute walk "
-            f"({self.profile} pace, {self.method}) of one of the {len(self.venue_ids)} venues counted; "
+            f"({self.profile} pace, {METHOD_WORDS.get(self.method, self.method)}) of {counted}; "
             f"{overall['share']:.1%} of all children."
         )
 
@@ -314,7 +324,9 @@ def find_gaps(
     per_lsoa["nearest_id"] = nearest_of_lsoa["nearest_id"]
     per_lsoa["nearest_name"] = nearest_of_lsoa["nearest_name"]
     per_lsoa["mean_excess_minutes"] = per_lsoa.pop("weighted_excess") / per_lsoa["children_beyond"]
-    lsoas = area.lsoas[["lsoa_code", "lsoa_name", "ward_name", "imd_decile", "idaci_decile", "children_0_4", "geometry"]]
+    lsoas = area.lsoas[
+        ["lsoa_code", "lsoa_name", "ward_name", "imd_decile", "idaci_decile", "children_0_4", "geometry"]
+    ]
     lsoa_gaps = lsoas.merge(per_lsoa.reset_index(), on="lsoa_code").sort_values("need", ascending=False)
     lsoa_gaps["reason"] = [
         f"{int(row.children_beyond)} children beyond {minutes:g} min; nearest venue {row.nearest_name} "
@@ -336,8 +348,18 @@ def find_gaps(
 
 def _cluster(gap: gpd.GeoDataFrame, diameter_m: float) -> gpd.GeoDataFrame:
     """Group gap postcodes into clusters no wider than ``diameter_m`` (complete-linkage clustering)."""
-    columns = ["rank", "cluster_id", "postcodes", "children_beyond", "need", "nearest_id", "nearest_name",
-               "nearest_minutes", "reason", "geometry"]  # fmt: skip
+    columns = [
+        "rank",
+        "cluster_id",
+        "postcodes",
+        "children_beyond",
+        "need",
+        "nearest_id",
+        "nearest_name",
+        "nearest_minutes",
+        "reason",
+        "geometry",
+    ]
     if gap.empty:
         return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=settings.measure_crs)
     coordinates = np.column_stack([gap.geometry.x, gap.geometry.y])

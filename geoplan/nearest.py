@@ -13,10 +13,10 @@ import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 
 from geoplan.network import Snap, WalkNetwork, WalkProfile, get_profile
+from geoplan.points import as_points
 from geoplan.traveltime import (
     NETWORK,
     PointLegs,
-    as_points,
     check_cutoff,
     nearest_frame,
     point_legs,

@@ -378,12 +378,7 @@ def network_from_file(path: str | Path, *, cache: bool = True, cache_dir: Path |
         **network.provenance,
         "build_seconds": round(time.perf_counter() - started, 2),
     }
-    log.info(
-        "walk network: %d nodes, %d edges; dropped %d disconnected nodes",
-        network.n_nodes,
-        network.n_edges,
-        network.provenance["nodes_dropped_disconnected"],
-    )
+    _log_built(network)
     if cached is not None:
         save_network(network, cached)
     return network
@@ -526,12 +521,7 @@ def _finish(graph: nx.MultiDiGraph, *, provenance: dict[str, object], started: f
         "edges_dropped_disconnected": (projected.number_of_edges() - largest.number_of_edges()) // 2,
         "build_seconds": round(time.perf_counter() - started, 2),
     }
-    log.info(
-        "walk network: %d nodes, %d edges; dropped %d disconnected nodes",
-        network.n_nodes,
-        network.n_edges,
-        network.provenance["nodes_dropped_disconnected"],
-    )
+    _log_built(network)
     return network
 
 
@@ -638,3 +628,12 @@ def study_area_network(area: StudyArea, *, fetch: bool = False) -> WalkNetwork |
     if fetch:
         return network_from_polygon(polygon, margin_m=margin)
     return cached_network_for_polygon(polygon, margin_m=margin)
+
+
+def _log_built(network: WalkNetwork) -> None:
+    log.info(
+        "walk network: %d nodes, %d edges; dropped %d disconnected nodes",
+        network.n_nodes,
+        network.n_edges,
+        network.provenance["nodes_dropped_disconnected"],
+    )

@@ -82,7 +82,9 @@ class Workspace:
             self.area_path = Path(area if area is not None else settings.default_area).resolve()
 
     @classmethod
-    def shared(cls, area: str | os.PathLike[str] | None = None, *, data_dir: str | os.PathLike[str] | None = None) -> Workspace:
+    def shared(
+        cls, area: str | os.PathLike[str] | None = None, *, data_dir: str | os.PathLike[str] | None = None
+    ) -> Workspace:
         """The workspace of ``area``, made once per process (the app's sessions share it read-only)."""
         area_path = Path(area if area is not None else settings.default_area).resolve()
         return _shared(area_path, Path(data_dir).resolve() if data_dir is not None else None)
@@ -133,7 +135,11 @@ class Workspace:
             if key not in self._matrices:
                 network = self.network
                 self._matrices[key] = study_area_travel_times(
-                    self.area, profile=pace, cutoff_minutes=cutoff_minutes, network=network, method=NETWORK if network is not None else CROW_FLY
+                    self.area,
+                    profile=pace,
+                    cutoff_minutes=cutoff_minutes,
+                    network=network,
+                    method=NETWORK if network is not None else CROW_FLY,
                 )
             return self._matrices[key]
 

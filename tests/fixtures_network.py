@@ -36,7 +36,9 @@ def bounds_green(osm_dir: Path, network_cache: Path) -> WalkNetwork:
     return network_from_file(osm_dir / BOUNDS_GREEN, cache_dir=network_cache)
 
 
-def hand_network(nodes: dict[int, tuple[float, float]], edges: list[tuple[int, int]], *, steps: set[int] = frozenset()) -> WalkNetwork:
+def hand_network(
+    nodes: dict[int, tuple[float, float]], edges: list[tuple[int, int]], *, steps: set[int] = frozenset()
+) -> WalkNetwork:
     """A network from node coordinates and straight edges (lengths are the straight lengths)."""
     ids = sorted(nodes)
     position = {node: i for i, node in enumerate(ids)}
@@ -57,7 +59,9 @@ def hand_network(nodes: dict[int, tuple[float, float]], edges: list[tuple[int, i
     )
 
 
-def grid(x0: float, y0: float, nx_: int, ny_: int, spacing: float, first_id: int) -> tuple[dict[int, tuple[float, float]], list[tuple[int, int]]]:
+def grid(
+    x0: float, y0: float, nx_: int, ny_: int, spacing: float, first_id: int
+) -> tuple[dict[int, tuple[float, float]], list[tuple[int, int]]]:
     """A street grid: nodes and edges, ids from ``first_id``."""
     nodes, edges = {}, []
     for i in range(nx_):

@@ -234,6 +234,30 @@ def test_window_grid_holds_the_whole_grid_there(newport) -> None:
     assert np.array_equal(part.beyond_m, whole.beyond_m[row0 : row0 + rows, col0 : col0 + cols])
 
 
+def test_tiled_catchments_equal_whole_grid_catchments(newport, osm_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large network's catchments, drawn tile by tile on grids of their reach only, are the whole grid's."""
+    import geoplan.catchments
+
+    pois = gpd.read_file(osm_dir / POIS).to_crs(settings.measure_crs)
+    venues = pois.get_coordinates().to_numpy()[::20]
+    whole = isochrones(newport, venues, minutes="10,20", profile="buggy")
+    monkeypatch.setattr(geoplan.catchments, "WHOLE_GRID_CELLS", 0)
+    tiled = isochrones(newport, venues, minutes="10,20", profile="buggy")
+    together = isochrones(newport, venues[:4], minutes="10,20", profile="buggy", together=True)
+    assert len(tiled) == len(whole) > 10 and (tiled["venue_id"] == whole["venue_id"]).all()
+    difference = shapely.area(shapely.symmetric_difference(tiled.geometry.to_numpy(), whole.geometry.to_numpy()))
+    assert difference.max() < 1e-3 * whole["area_m2"].min()
+    monkeypatch.setattr(geoplan.catchments, "WHOLE_GRID_CELLS", 10**12)
+    assert (
+        together.geometry.iloc[-1]
+        .symmetric_difference(
+            isochrones(newport, venues[:4], minutes="10,20", profile="buggy", together=True).geometry.iloc[-1]
+        )
+        .area
+        < 1.0
+    )
+
+
 def test_catchments_cli(tmp_path: Path, osm_dir: Path, network_cache: Path, newport) -> None:
     import subprocess
     import sys
@@ -323,7 +347,16 @@ def test_calibration_against_ors(osm_dir: Path) -> None:
     expected = 5.0 * 1000 / 60 * 15 / np.sqrt(row.geometry.area / np.pi)
     got = fits[(fits["library"] == row["library"]) & (fits["minutes"] == 15)]["k_area"].iloc[0]
     assert got == pytest.approx(expected)
-    error = fallback_error(float(fits["k_iou"].median()), ors[ors["minutes"] == 15].rename(columns={"minutes": "band"}),
-                           gpd.GeoSeries(gpd.points_from_xy(ors[ors["minutes"] == 15]["library_lon"], ors[ors["minutes"] == 15]["library_lat"]), crs=4326).to_crs(27700).get_coordinates().to_numpy(),
-                           speed_kmh=5.0)  # fmt: skip
+    error = fallback_error(
+        float(fits["k_iou"].median()),
+        ors[ors["minutes"] == 15].rename(columns={"minutes": "band"}),
+        gpd.GeoSeries(
+            gpd.points_from_xy(ors[ors["minutes"] == 15]["library_lon"], ors[ors["minutes"] == 15]["library_lat"]),
+            crs=4326,
+        )
+        .to_crs(27700)
+        .get_coordinates()
+        .to_numpy(),
+        speed_kmh=5.0,
+    )
     assert error.loc[15.0 if 15.0 in error.index else 15, "n"] == 15

@@ -11,9 +11,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoplan.coverage import E2SFCA_STEPS, GapWeights, e2sfca, find_gaps, measure_coverage, minutes_to_nearest, venue_supply
-from geoplan.programme import baseline_configuration, parse_venue_set
+from geoplan.coverage import (
+    E2SFCA_STEPS,
+    GapWeights,
+    e2sfca,
+    find_gaps,
+    measure_coverage,
+    minutes_to_nearest,
+    venue_supply,
+)
 from geoplan.errors import InputError
+from geoplan.programme import baseline_configuration, parse_venue_set
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -84,7 +92,9 @@ def test_equity_ratio_is_the_quintile_share_ratio(bexley, travel_times, centres)
     deciles = result.by_imd_decile.set_index("imd_decile")
     low = deciles.loc[[1, 2], ["covered", "total"]].sum() if 1 in deciles.index else deciles.loc[[2]].sum()
     high = deciles.loc[[9, 10], ["covered", "total"]].sum()
-    assert result.equity_ratio[15.0] == pytest.approx((low["covered"] / low["total"]) / (high["covered"] / high["total"]))
+    assert result.equity_ratio[15.0] == pytest.approx(
+        (low["covered"] / low["total"]) / (high["covered"] / high["total"])
+    )
 
 
 def test_gaps_rank_by_need_and_explain_themselves(bexley, travel_times, centres, tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from geoplan.errors import InputError, ScenarioError
 from geoplan.fileio import MAX_YAML_DEPTH, compose_yaml, construct_yaml, csv_line, read_csv, read_yaml
+from geoplan.points import read_points_csv
 from geoplan.scenarios import parse_scenario
-from geoplan.traveltime import read_points_csv
 
 PROPERTY_SETTINGS = settings(max_examples=100, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 #: Characters that make CSV hard: separators, quotes, line breaks, spaces, accents, a spreadsheet formula.

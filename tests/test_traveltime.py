@@ -19,10 +19,10 @@ from geoplan import settings
 from geoplan.errors import CacheError, InputError, NetworkUnavailableError
 from geoplan.nearest import nearest_destinations, nearest_venue
 from geoplan.network import WalkNetwork, get_profile, walk_graph_from_file
+from geoplan.points import read_points_csv
 from geoplan.traveltime import (
     TravelTimeMatrix,
     crowfly_matrix,
-    read_points_csv,
     study_area_travel_times,
     travel_time_matrix,
 )

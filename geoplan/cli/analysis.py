@@ -7,7 +7,18 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from geoplan.cli.common import AreaOption, JsonOption, KindOption, OsmOption, ProfileOption, SessionTypeOption, parse_minutes, venue_selection, app, print_json
+from geoplan.cli.common import (
+    AreaOption,
+    JsonOption,
+    KindOption,
+    OsmOption,
+    ProfileOption,
+    SessionTypeOption,
+    app,
+    parse_minutes,
+    print_json,
+    venue_selection,
+)
 
 if TYPE_CHECKING:
     from geoplan.network import WalkNetwork
@@ -35,8 +46,15 @@ def coverage_command(
     result = measure_coverage(study_area, workspace.travel_times(), venue_ids=venue_ids, bands=bands)
     edge = network_edge_report(workspace, venue_ids=venue_ids, bands=bands)
     if as_json:
-        print_json({"area": study_area.la_code, "kind": kind, "session_type": session_type, **result.to_dict(),
-                    "network_edge": edge.to_dict() if edge is not None else None})  # fmt: skip
+        print_json(
+            {
+                "area": study_area.la_code,
+                "kind": kind,
+                "session_type": session_type,
+                **result.to_dict(),
+                "network_edge": edge.to_dict() if edge is not None else None,
+            }
+        )
         return
     from rich.console import Console
     from rich.table import Table
@@ -44,12 +62,16 @@ def coverage_command(
     console = Console()
     console.print(f"[bold]{study_area.name}[/bold]: venues = {kind}; times are {result.method} ({result.profile})")
     table = Table("group", *[f"{band:g} min" for band in result.bands])
-    table.add_row("All children 0-4", *[f"{row.share:.1%} ({int(row.covered):,})" for row in result.overall.itertuples()])
     table.add_row(
-        "IMD 0-30% most deprived", *[f"{row.share:.1%} ({int(row.covered):,})" for row in result.most_deprived_30.itertuples()]
+        "All children 0-4", *[f"{row.share:.1%} ({int(row.covered):,})" for row in result.overall.itertuples()]
     )
     table.add_row(
-        "IMD 0-50% most deprived", *[f"{row.share:.1%} ({int(row.covered):,})" for row in result.most_deprived_50.itertuples()]
+        "IMD 0-30% most deprived",
+        *[f"{row.share:.1%} ({int(row.covered):,})" for row in result.most_deprived_30.itertuples()],
+    )
+    table.add_row(
+        "IMD 0-50% most deprived",
+        *[f"{row.share:.1%} ({int(row.covered):,})" for row in result.most_deprived_50.itertuples()],
     )
     for decile, rows in result.by_imd_decile.groupby("imd_decile"):
         table.add_row(f"IMD decile {decile}", *[f"{row.share:.1%}" for row in rows.itertuples()])
@@ -66,12 +88,19 @@ def coverage_command(
 def gaps_command(
     out: Annotated[Path, typer.Option("--out", help="GeoPackage to write (a CSV is written beside it).")],
     area: AreaOption = None,
-    minutes: Annotated[float, typer.Option("--minutes", min=1.0, max=120.0, help="Walking band in minutes (1-120).")] = 15.0,
+    minutes: Annotated[
+        float, typer.Option("--minutes", min=1.0, max=120.0, help="Walking band in minutes (1-120).")
+    ] = 15.0,
     profile: ProfileOption = "buggy",
     kind: KindOption = "centres",
     top: Annotated[
         int | None,
-        typer.Option("--top", min=0, max=10_000, help="How many gaps to print, 0-10000 (default: as many as the map and report show)."),
+        typer.Option(
+            "--top",
+            min=0,
+            max=10_000,
+            help="How many gaps to print, 0-10000 (default: as many as the map and report show).",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -92,8 +121,15 @@ def gaps_command(
     top_rows = result.lsoas.head(settings.top_gaps if top is None else top).drop(columns="geometry")
     edge = network_edge_report(workspace, venue_ids=venue_ids, bands=[minutes])
     if as_json:
-        print_json({"method": result.method, "minutes": minutes, "out": str(out), "gaps": top_rows.to_dict("records"),
-                    "network_edge": edge.to_dict() if edge is not None else None})  # fmt: skip
+        print_json(
+            {
+                "method": result.method,
+                "minutes": minutes,
+                "out": str(out),
+                "gaps": top_rows.to_dict("records"),
+                "network_edge": edge.to_dict() if edge is not None else None,
+            }
+        )
         return
     print(f"Gaps beyond {minutes:g} min ({result.method}); written to {out} and {out.with_suffix('.csv')}")
     for statement in edge.statements() if edge is not None else []:
@@ -116,30 +152,45 @@ def _network_and_area(osm: Path | None, area: Path | None, profile: str) -> tupl
 
 @app.command("traveltime")
 def traveltime_command(
-    out: Annotated[Path, typer.Option("--out", help="CSV to write, with columns origin_id, nearest_id, minutes, second_id, second_minutes, snap_m, too_far, method.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="CSV to write, with columns origin_id, nearest_id, minutes, second_id, second_minutes, snap_m, too_far, method.",
+        ),
+    ],
     osm: OsmOption = None,
     area: AreaOption = None,
     origins: Annotated[
-        Optional[Path],  # noqa: UP045 - typer reads the annotation at run time
-        typer.Option("--origins", help="CSV with id,lon,lat or id,x,y (EPSG:27700); default: the area's children origins."),
+        Optional[Path],
+        typer.Option(
+            "--origins", help="CSV with id,lon,lat or id,x,y (EPSG:27700); default: the area's children origins."
+        ),
     ] = None,
     destinations: Annotated[
-        Optional[Path],  # noqa: UP045 - typer reads the annotation at run time
+        Optional[Path],
         typer.Option("--destinations", help="CSV with id,lon,lat or id,x,y; default: the area's located venues."),
     ] = None,
-    profile: Annotated[str, typer.Option("--profile", help="walk (4.8 km/h), buggy (4.0 km/h) or a speed in km/h.")] = "buggy",
+    profile: Annotated[
+        str, typer.Option("--profile", help="walk (4.8 km/h), buggy (4.0 km/h) or a speed in km/h.")
+    ] = "buggy",
     cutoff: Annotated[
-        Optional[float],  # noqa: UP045 - typer reads the annotation at run time
-        typer.Option("--cutoff", max=1440.0, help="Minutes beyond which a venue counts as unreachable (empty in the output; above 0, at most 1440)."),
+        Optional[float],
+        typer.Option(
+            "--cutoff",
+            max=1440.0,
+            help="Minutes beyond which a venue counts as unreachable (empty in the output; above 0, at most 1440).",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Walking minutes from every origin to its nearest and second-nearest destination."""
     from geoplan.errors import InputError
     from geoplan.fileio import atomic_path, check_output_file
-    from geoplan.network import get_profile
     from geoplan.nearest import nearest_destinations
-    from geoplan.traveltime import check_cutoff, crowfly_matrix, read_points_csv
+    from geoplan.network import get_profile
+    from geoplan.points import read_points_csv
+    from geoplan.traveltime import check_cutoff, crowfly_matrix
 
     pace = get_profile(profile)
     check_cutoff(cutoff)
@@ -162,34 +213,54 @@ def traveltime_command(
         located = study_area.located_venues
         destination_ids, destination_xy = located["venue_id"].astype(str).tolist(), located.get_coordinates().to_numpy()
     if study_area is not None:
-        from geoplan.traveltime import check_within_area
+        from geoplan.points import check_within_area
 
-        for path, ids, xy, what in [(origins, origin_ids, origin_xy, "origin"), (destinations, destination_ids, destination_xy, "destination")]:
+        for path, ids, xy, what in [
+            (origins, origin_ids, origin_xy, "origin"),
+            (destinations, destination_ids, destination_xy, "destination"),
+        ]:
             if path is not None:
                 check_within_area(study_area, xy, ids, what=what, path=path)
     if network is None:
         table = crowfly_matrix(
-            origin_xy, destination_xy, circuity=study_area.catalogue.network.crowfly_circuity,
-            origin_ids=origin_ids, destination_ids=destination_ids, profile=pace, cutoff_minutes=cutoff,
-        ).nearest()  # fmt: skip
+            origin_xy,
+            destination_xy,
+            circuity=study_area.catalogue.network.crowfly_circuity,
+            origin_ids=origin_ids,
+            destination_ids=destination_ids,
+            profile=pace,
+            cutoff_minutes=cutoff,
+        ).nearest()
     else:
-        for path, ids, xy, what in [(origins, origin_ids, origin_xy, "origin"), (destinations, destination_ids, destination_xy, "destination")]:
-            from geoplan.traveltime import check_extent
+        for path, ids, xy, what in [
+            (origins, origin_ids, origin_xy, "origin"),
+            (destinations, destination_ids, destination_xy, "destination"),
+        ]:
+            from geoplan.points import check_extent
 
             check_extent(network, xy, ids, what=what, path=path)
         table = nearest_destinations(
-            network, origin_xy, destination_xy, origin_ids=origin_ids, destination_ids=destination_ids,
-            profile=pace, cutoff_minutes=cutoff,
-        )  # fmt: skip
+            network,
+            origin_xy,
+            destination_xy,
+            origin_ids=origin_ids,
+            destination_ids=destination_ids,
+            profile=pace,
+            cutoff_minutes=cutoff,
+        )
     method = "network" if network is not None else "crow-fly"
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
     reached = int(table["minutes"].notna().sum())
     summary = {
-        "out": str(out), "method": method, "profile": pace.name, "origins": len(table),
-        "reached": reached, "too_far": int(table["too_far"].sum()),
+        "out": str(out),
+        "method": method,
+        "profile": pace.name,
+        "origins": len(table),
+        "reached": reached,
+        "too_far": int(table["too_far"].sum()),
         "median_minutes": None if reached == 0 else round(float(table["minutes"].median()), 2),
-    }  # fmt: skip
+    }
     if as_json:
         print_json(summary)
     else:
@@ -205,15 +276,23 @@ def catchments_command(
     osm: OsmOption = None,
     area: AreaOption = None,
     venues: Annotated[
-        Optional[Path],  # noqa: UP045 - typer reads the annotation at run time
+        Optional[Path],
         typer.Option("--venues", help="CSV with id,lon,lat or id,x,y; default: the area's located venues."),
     ] = None,
     minutes: Annotated[str, typer.Option("--minutes", help="Bands in minutes, comma-separated.")] = "10,15,20",
-    profile: Annotated[str, typer.Option("--profile", help="walk (4.8 km/h), buggy (4.0 km/h) or a speed in km/h.")] = "buggy",
-    together: Annotated[bool, typer.Option("--together", help="One catchment per band for all venues together.")] = False,
+    profile: Annotated[
+        str, typer.Option("--profile", help="walk (4.8 km/h), buggy (4.0 km/h) or a speed in km/h.")
+    ] = "buggy",
+    together: Annotated[
+        bool, typer.Option("--together", help="One catchment per band for all venues together.")
+    ] = False,
     resolution: Annotated[
-        Optional[float],  # noqa: UP045 - typer reads the annotation at run time
-        typer.Option("--resolution", min=5.0, help="Grid spacing (m) the boundary is drawn on; default 10, from 5 to the 25 m margin."),
+        Optional[float],
+        typer.Option(
+            "--resolution",
+            min=5.0,
+            help="Grid spacing (m) the boundary is drawn on; default 10, from 5 to the 25 m margin.",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -224,7 +303,7 @@ def catchments_command(
     from geoplan.fileio import check_output_file
     from geoplan.network import get_profile
     from geoplan.networkcheck import reaches_extent_edge
-    from geoplan.traveltime import check_extent, read_points_csv
+    from geoplan.points import check_extent, read_points_csv
 
     bands = check_bands(minutes)
     pace = get_profile(profile)
@@ -242,7 +321,7 @@ def catchments_command(
         located = study_area.located_venues
         ids, xy = located["venue_id"].astype(str).tolist(), located.get_coordinates().to_numpy()
     if venues is not None and study_area is not None:
-        from geoplan.traveltime import check_within_area
+        from geoplan.points import check_within_area
 
         check_within_area(study_area, xy, ids, what="venue", path=venues)
     if network is None:
@@ -250,20 +329,30 @@ def catchments_command(
         frame = crowfly_isochrones(xy, circuity=circuity, venue_ids=ids, minutes=bands, profile=pace, together=together)
     else:
         check_extent(network, xy, ids, what="venue", path=venues)
-        frame = isochrones(network, xy, venue_ids=ids, minutes=bands, profile=pace, together=together, resolution_m=resolution)
+        frame = isochrones(
+            network, xy, venue_ids=ids, minutes=bands, profile=pace, together=together, resolution_m=resolution
+        )
     extent = study_area.network_extent if network is not None and study_area is not None else None
     if extent is not None:
         frame["reaches_network_edge"] = reaches_extent_edge(frame.geometry, extent)
     write_catchments(frame, out)
     summary = {
-        "out": str(out), "method": frame["method"].iloc[0], "profile": pace.name, "catchments": len(frame),
-        "venues": int(frame["venue_id"].nunique()), "bands": list(bands),
+        "out": str(out),
+        "method": frame["method"].iloc[0],
+        "profile": pace.name,
+        "catchments": len(frame),
+        "venues": int(frame["venue_id"].nunique()),
+        "bands": list(bands),
         "reaching_network_edge": None if extent is None else int(frame["reaches_network_edge"].sum()),
-    }  # fmt: skip
+    }
     if as_json:
         print_json(summary)
     else:
-        print(f"{summary['catchments']} catchments ({summary['method']}, {pace.name}) for {summary['venues']} venue(s); wrote {out}")
+        print(
+            f"{summary['catchments']} catchments ({summary['method']}, {pace.name}) for {summary['venues']} venue(s); wrote {out}"
+        )
         if extent is not None and summary["reaching_network_edge"]:
-            print(f"{summary['reaching_network_edge']} of them reach the edge of the complete street network and may be "
-                  "smaller than real there (column reaches_network_edge)")  # fmt: skip
+            print(
+                f"{summary['reaching_network_edge']} of them reach the edge of the complete street network and may be "
+                "smaller than real there (column reaches_network_edge)"
+            )

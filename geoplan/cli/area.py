@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-
-
 import typer
 
 from geoplan.cli.common import AreaOption, JsonOption, app, print_json
-
 
 area_app = typer.Typer(no_args_is_help=True, help="Study areas: LSOAs, wards, children, deprivation, venues.")
 
@@ -46,8 +43,16 @@ def area_summary(area: AreaOption = None, as_json: JsonOption = False) -> None:
         counts = summary[decile_key]["counts"]
         table.add_row(f"Children 0-4 by {label} decile 1..10", " ".join(str(v) for v in counts.values()), "")
     for counts in summary["venues_by_kind"]["counts"].values():
-        beyond = f", {counts['beyond_network_extent']} beyond the complete street network" if counts["beyond_network_extent"] else ""
-        table.add_row(f"Venues: {counts['label']}", f"{counts['venues']} ({counts['located']} located{beyond})", "venue facts file")
+        beyond = (
+            f", {counts['beyond_network_extent']} beyond the complete street network"
+            if counts["beyond_network_extent"]
+            else ""
+        )
+        table.add_row(
+            f"Venues: {counts['label']}",
+            f"{counts['venues']} ({counts['located']} located{beyond})",
+            "venue facts file",
+        )
     console.print(table)
     edge = summary["network_extent"]
     if edge is not None and edge["venues_beyond"]:

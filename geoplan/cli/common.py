@@ -118,16 +118,3 @@ OsmOption = Annotated[
     Path | None,
     typer.Option("--osm", help="OpenStreetMap file (.osm, .osm.bz2, .osm.pbf) to build the walking network from."),
 ]
-
-
-def network_or_area(osm: Path | None, area: Path | None) -> tuple[object, object]:
-    """The walking network of ``--osm``, or the study area and its network (``None`` when only crow-fly is possible)."""
-    if osm is not None:
-        from geoplan.network import network_from_file
-
-        return network_from_file(osm), None
-    from geoplan.network import study_area_network
-    from geoplan.studyarea import load_study_area
-
-    study_area = load_study_area(area)
-    return study_area_network(study_area), study_area

@@ -38,12 +38,17 @@ def run_command(
 @app.command("batch")
 def batch_command(
     areas: Annotated[list[Path], typer.Argument(help="Layer catalogues, one per area (e.g. layers/*.yaml).")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for every area's gaps, report, map and figure.")] = Path("out"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for every area's gaps, report, map and figure.")] = Path(
+        "out"
+    ),
     profile: ProfileOption = "buggy",
     scheduler: Annotated[
-        str | None, typer.Option("--scheduler", help="Address of a running Dask scheduler (default: a cluster on this machine).")
+        str | None,
+        typer.Option("--scheduler", help="Address of a running Dask scheduler (default: a cluster on this machine)."),
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes of the local cluster (1-64).")] = 2,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Worker processes of the local cluster (1-64).")
+    ] = 2,
     steps: Annotated[
         str, typer.Option("--steps", help="What to run for each area: coverage, gaps, report (comma-separated).")
     ] = "coverage,gaps,report",
@@ -78,15 +83,28 @@ def _print_batch_table(result: object) -> None:
     from rich.table import Table
 
     from geoplan.batch import OK
+    from geoplan.coverage import METHOD_WORDS
 
-    methods = {"network": "walking network", "crow-fly": "crow-fly estimate"}
-    table = Table("Area", "Travel times", "Children 0-4", *[f"Within {band:g} min" for band in result.bands], "Largest gap", "Status")
+    table = Table(
+        "Area",
+        "Travel times",
+        "Children 0-4",
+        *[f"Within {band:g} min" for band in result.bands],
+        "Largest gap",
+        "Status",
+    )
     for row in result.areas:
         if row.status == OK:
             shares = [f"{row.shares[band]:.1%}" for band in result.bands]
             where = row.top_gap.split(":")[0]  # the place; the reason is in the gaps table
-            table.add_row(row.area, methods.get(row.method, row.method), f"{row.children:,.0f}", *shares, where, "done")
+            table.add_row(
+                row.area, METHOD_WORDS.get(row.method, row.method), f"{row.children:,.0f}", *shares, where, "done"
+            )
         else:
             blanks = [""] * len(result.bands)
-            table.add_row(row.area or Path(row.catalogue).name, "", "", *blanks, "", f"failed: {row.error}")
-    Console().print(table)
+            table.add_row(row.area or Path(row.catalogue).name, "", "", *blanks, "", "failed (reason below)")
+    console = Console()
+    console.print(table)
+    for row in result.areas:
+        if row.status != OK:
+            console.print(f"{row.area or Path(row.catalogue).name} failed: {row.error}", markup=False, soft_wrap=True)

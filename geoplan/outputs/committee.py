@@ -27,7 +27,6 @@ from geoplan.outputs.style import DECILE_COLORS, centres_phrase, decile_label
 from geoplan.programme import Configuration
 from geoplan.scenarios import (
     BASELINE,
-    POPULATION_LABELS,
     AppliedScenario,
     ScenarioComparison,
     apply_scenario,
@@ -40,7 +39,6 @@ from geoplan.text import esc
 from geoplan.workspace import Workspace
 
 #: How travel times were obtained, in the headline's words.
-METHOD_WORDS = {"network": "along the walking network", "crow-fly": "crow-fly estimate"}
 #: How the current programme is called in titles (the scenario files call it "baseline").
 CURRENT_PROGRAMME_TITLE = "Children's centres and sessions today"
 
@@ -104,16 +102,8 @@ class CommitteeView:
 
     def headline(self, minutes: float | None = None) -> str:
         """The sentence the map, figure, report and CLI all quote, naming what was counted."""
-        coverage = self.coverage
-        minutes = minutes if minutes is not None else self.headline_minutes or headline_minutes(coverage)
-        row, overall = coverage.most_deprived_30.loc[minutes], coverage.overall.loc[minutes]
-        population = POPULATION_LABELS.get(coverage.population, "aged 0-4")
-        return (
-            f"{row['share']:.1%} of children {population} in the 30% most deprived areas nationally "
-            f"({int(row['covered']):,} of {int(row['total']):,}) live within a {minutes:g}-minute walk "
-            f"({coverage.profile} pace, {METHOD_WORDS.get(coverage.method, coverage.method)}) of "
-            f"{self.one_of_centres}; {overall['share']:.1%} of all children."
-        )
+        minutes = minutes if minutes is not None else self.headline_minutes or headline_minutes(self.coverage)
+        return self.coverage.headline(minutes, counted=self.one_of_centres)
 
 
 def headline_minutes(coverage: CoverageResult) -> float:

@@ -8,6 +8,7 @@ read with line numbers (:mod:`~geoplan.scenarios.load`), applied to a study area
 (:mod:`~geoplan.scenarios.html`).
 """
 
+from geoplan.coverage import POPULATION_LABELS
 from geoplan.errors import ScenarioError
 from geoplan.scenarios.apply import AppliedScenario, apply_scenario, describe_changes, kind_labels, plain_label
 from geoplan.scenarios.compare import (
@@ -22,7 +23,6 @@ from geoplan.scenarios.load import list_scenarios, load_scenario, parse_scenario
 from geoplan.scenarios.schema import (
     BASELINE,
     DEFAULT_BASE,
-    POPULATION_LABELS,
     POPULATIONS,
     SCENARIO_DIR,
     SCENARIO_VERSION,

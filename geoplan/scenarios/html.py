@@ -8,10 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geoplan.coverage import E2SFCA_STEPS
+from geoplan.coverage import E2SFCA_STEPS, POPULATION_LABELS
 from geoplan.scenarios.apply import describe_changes, plain_label
 from geoplan.scenarios.compare import E2SFCA_PER_CHILDREN, ScenarioComparison
-from geoplan.scenarios.schema import POPULATION_LABELS
 from geoplan.text import esc
 
 Column = tuple[str, str, Callable[[Any], str]]

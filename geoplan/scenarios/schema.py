@@ -25,7 +25,6 @@ BASELINE = "baseline"
 #: The study area a scenario applies to when its file names none.
 DEFAULT_BASE = "bexley"
 POPULATIONS = ("children_0_4", "under_3", "under_2")
-POPULATION_LABELS = {"children_0_4": "aged 0-4", "under_3": "under 3", "under_2": "under 2"}
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 CHANGE_KINDS = ("close", "open", "move_sessions", "redesignate")
 #: Folder of the shipped scenarios.
