@@ -57,26 +57,6 @@ def _aligned_minutes(area: StudyArea, travel_times: TravelTimeMatrix) -> np.ndar
     return np.asarray(travel_times.minutes)
 
 
-def minutes_to_nearest(travel_times: TravelTimeMatrix, venue_ids: Sequence[str]) -> np.ndarray:
-    """Minutes from each origin to the nearest of ``venue_ids`` (``inf`` where none is reachable).
-
-    Raises
-    ------
-    InputError
-        If the venue set is empty or names a venue the matrix does not hold.
-    """
-    if len(venue_ids) == 0:
-        msg = "the venue set is empty: no open venue matches the request"
-        raise InputError(msg, field="venues")
-    position = {venue: index for index, venue in enumerate(travel_times.destination_ids)}
-    missing = [venue for venue in venue_ids if venue not in position]
-    if missing:
-        msg = f"venue {missing[0]!r} has no travel times (unknown, or not located)"
-        raise InputError(msg, field="venues")
-    columns = [position[venue] for venue in venue_ids]
-    return np.asarray(travel_times.minutes)[:, columns].min(axis=1)
-
-
 def _located(area: StudyArea, venue_ids: Iterable[str], destination_ids: Iterable[str]) -> list[str]:
     """Keep the venues that have a place (and so a matrix column); unlocated ones cannot reach anyone."""
     available = set(destination_ids)
@@ -206,7 +186,7 @@ def measure_coverage(
         raise InputError(msg, field="population")
     _aligned_minutes(area, travel_times)
     located = _located(area, venue_ids, travel_times.destination_ids)
-    minutes = minutes_to_nearest(travel_times, located)
+    minutes = travel_times.minutes_to_nearest(located)
     frame = pd.DataFrame(area.children[["ward_code", "imd_decile", "idaci_decile", population]])
     frame["minutes"] = minutes
     ward_names = area.wards.set_index("ward_code")["ward_name"]

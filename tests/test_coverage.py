@@ -17,7 +17,6 @@ from geoplan.coverage import (
     e2sfca,
     find_gaps,
     measure_coverage,
-    minutes_to_nearest,
     venue_supply,
 )
 from geoplan.errors import InputError
@@ -73,7 +72,7 @@ def test_coverage_matches_an_independent_crow_fly_count(bexley, travel_times, ce
     expected = int(bexley.children.loc[minutes <= 15, "children_0_4"].sum())
     assert result.overall.loc[15.0, "covered"] == expected
     # travel-time matrices hold float32 minutes: equal to about 1e-7 of the value
-    np.testing.assert_allclose(minutes_to_nearest(travel_times, list(centres)), minutes, rtol=1e-6)
+    np.testing.assert_allclose(travel_times.minutes_to_nearest(list(centres)), minutes, rtol=1e-6)
 
 
 def test_more_venues_never_cover_fewer_children(bexley, travel_times) -> None:
