@@ -52,9 +52,13 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
+def plural_word(count: float, singular: str, plural_form: str | None = None) -> str:
+    """``centre`` or ``centres``, ``library`` or ``libraries``, by ``count``."""
+    regular = f"{singular[:-1]}ies" if singular.endswith("y") and singular[-2:-1] not in "aeiou" else f"{singular}s"
+    return singular if count == 1 else (plural_form or regular)
+
+
 def plural(count: float, singular: str, plural_form: str | None = None) -> str:
     """``1 centre``, ``2 centres``, ``3 libraries``, ``1,204 children`` (give ``plural_form`` when not regular)."""
-    regular = f"{singular[:-1]}ies" if singular.endswith("y") and singular[-2:-1] not in "aeiou" else f"{singular}s"
-    word = singular if count == 1 else (plural_form or regular)
     shown = f"{count:,.0f}" if float(count).is_integer() else f"{count:,}"
-    return f"{shown} {word}"
+    return f"{shown} {plural_word(count, singular, plural_form)}"

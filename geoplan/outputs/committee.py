@@ -40,7 +40,8 @@ from geoplan.workspace import Workspace
 
 #: How travel times were obtained, in the headline's words.
 #: How the current programme is called in titles (the scenario files call it "baseline").
-CURRENT_PROGRAMME_TITLE = "Children's centres and sessions today"
+#: How the current programme is titled, with its centres as the catalogue names them.
+CURRENT_PROGRAMME_TITLE = "Today's programme: each {centre} and its sessions"
 
 
 @dataclass(frozen=True)
@@ -111,9 +112,11 @@ def headline_minutes(coverage: CoverageResult) -> float:
     return HEADLINE_MINUTES if HEADLINE_MINUTES in coverage.bands else coverage.bands[len(coverage.bands) // 2]
 
 
-def view_title(applied: AppliedScenario) -> str:
+def view_title(applied: AppliedScenario, area: StudyArea) -> str:
     """A scenario's title, with the current programme called by a plain name."""
-    return CURRENT_PROGRAMME_TITLE if applied.scenario.name == BASELINE else applied.scenario.title
+    if applied.scenario.name != BASELINE:
+        return applied.scenario.title
+    return CURRENT_PROGRAMME_TITLE.format(centre=area.catalogue.programme.centre_label)
 
 
 def measure_view(
@@ -149,7 +152,7 @@ def measure_view(
     )
     return CommitteeView(
         name=applied.scenario.name,
-        title=view_title(applied),
+        title=view_title(applied, area),
         configuration=applied.configuration,
         venues=applied.venues,
         coverage=coverage,

@@ -186,7 +186,7 @@ def build_figure(
             Patch(
                 facecolor=(*_rgb(band_color(position)), BAND_FILL_OPACITY),
                 edgecolor=band_color(position),
-                label=f"Within {minutes:g} min walk of a centre",
+                label=f"Within {minutes:g} min walk of a {area.catalogue.programme.centre_label}",
             )
             for position, minutes in enumerate(order)
         ]
