@@ -38,6 +38,7 @@ from geoplan.scenarios.schema import (
     catalogue_reference,
     format_loc,
 )
+from geoplan.scenarios.tables import impact_tables
 
 __all__ = [
     "BASELINE",
@@ -66,6 +67,7 @@ __all__ = [
     "compare",
     "describe_changes",
     "format_loc",
+    "impact_tables",
     "kind_labels",
     "list_scenarios",
     "load_scenario",
