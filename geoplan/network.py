@@ -32,7 +32,15 @@ from shapely.geometry.base import BaseGeometry
 from geoplan import settings
 from geoplan.cache import entry_path, file_sha256, hash_key, load_arrays, save_arrays
 from geoplan.errors import CacheError, InputError, NetworkUnavailableError
-from geoplan.osmread import OVERPASS_WALK_FILTER, WAY_TAGS, read_osm, simplify_ways, walk_exclusion, write_osm_xml
+from geoplan.osmread import (
+    OVERPASS_WALK_FILTER,
+    WAY_TAGS,
+    WalkArrays,
+    read_osm,
+    simplify_ways,
+    walk_exclusion,
+    write_osm_xml,
+)
 from geoplan.sources import search_roots
 
 if TYPE_CHECKING:
@@ -129,7 +137,7 @@ class Snap:
 
 
 @dataclass
-class WalkNetwork:
+class WalkNetwork(WalkArrays):
     """A walkable street network in EPSG:27700.
 
     Attributes
@@ -153,15 +161,6 @@ class WalkNetwork:
         Always ``"network"``: results from it are network results.
     """
 
-    node_ids: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
-    edge_u: np.ndarray
-    edge_v: np.ndarray
-    edge_length: np.ndarray
-    edge_steps: np.ndarray
-    edge_geometry: np.ndarray
-    provenance: dict[str, object] = field(default_factory=dict)
     crs: str = settings.measure_crs
     method: str = "network"
     _tree: shapely.STRtree | None = field(default=None, repr=False, compare=False)

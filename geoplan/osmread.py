@@ -177,7 +177,7 @@ def great_circle_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: n
 
 @dataclass
 class WalkArrays:
-    """A walking network as arrays (the fields of :class:`geoplan.network.WalkNetwork`), with what was dropped."""
+    """A walking network as plain arrays, with what was dropped; :class:`geoplan.network.WalkNetwork` builds on it."""
 
     node_ids: np.ndarray
     x: np.ndarray
