@@ -33,7 +33,14 @@ def main() -> None:
     args = parser.parse_args()
     setup()
 
-    from geoplan.outreach import child_weights, greedy_visits, outreach_groups, plan_outreach, solve_visits
+    from geoplan.outreach import (
+        VisitTerms,
+        child_weights,
+        greedy_visits,
+        outreach_groups,
+        plan_outreach,
+        solve_visits,
+    )
     from geoplan.outreach.rules import default_rules_path, load_outreach_rules, rule_areas
     from geoplan.workspace import Workspace
 
@@ -53,9 +60,9 @@ def main() -> None:
 
     rows = []
     for months, per_month in SIZES:
-        sizes = {"months": months, "visits_per_month": per_month, "rules": rule_pairs}
-        milp_s, exact = best_of(lambda sizes=sizes: solve_visits(reach, weights, **sizes), args.repeats)
-        greedy_s, greedy = best_of(lambda sizes=sizes: greedy_visits(reach, weights, **sizes), args.repeats)
+        terms = VisitTerms(months=months, visits_per_month=per_month, rules=rule_pairs)
+        milp_s, exact = best_of(lambda terms=terms: solve_visits(reach, weights, terms), args.repeats)
+        greedy_s, greedy = best_of(lambda terms=terms: greedy_visits(reach, weights, terms), args.repeats)
         plan = plan_outreach(
             workspace,
             travel_times=travel_times,

@@ -18,61 +18,48 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_EXPORTS: dict[str, str] = {
+#: Public names by the module that defines them, in the order data flows through them.
+_MODULES: dict[str, tuple[str, ...]] = {
     # settings and errors
-    "settings": "geoplan.settings",
-    "GeoplanError": "geoplan.errors",
-    "InputError": "geoplan.errors",
-    "ScenarioError": "geoplan.errors",
-    "DataSourceError": "geoplan.errors",
-    "CacheError": "geoplan.errors",
-    "OutputError": "geoplan.errors",
-    "NetworkUnavailableError": "geoplan.errors",
+    "geoplan.settings": ("settings",),
+    "geoplan.errors": (
+        "GeoplanError",
+        "InputError",
+        "ScenarioError",
+        "DataSourceError",
+        "CacheError",
+        "OutputError",
+        "NetworkUnavailableError",
+    ),
     # sources → layers → study area
-    "StudyArea": "geoplan.studyarea",
-    "load_study_area": "geoplan.studyarea",
-    "summarise": "geoplan.studyarea",
-    "Workspace": "geoplan.workspace",
+    "geoplan.studyarea": ("StudyArea", "load_study_area", "summarise"),
+    "geoplan.workspace": ("Workspace",),
     # network → travel times → catchments
-    "WalkNetwork": "geoplan.network",
-    "WalkProfile": "geoplan.network",
-    "get_profile": "geoplan.network",
-    "network_from_file": "geoplan.network",
-    "network_from_polygon": "geoplan.network",
-    "TravelTimeMatrix": "geoplan.traveltime",
-    "travel_time_matrix": "geoplan.traveltime",
-    "crowfly_matrix": "geoplan.traveltime",
-    "study_area_travel_times": "geoplan.traveltime",
-    "isochrones": "geoplan.catchments",
-    "crowfly_isochrones": "geoplan.catchments",
-    "study_area_catchments": "geoplan.catchments",
+    "geoplan.network": ("WalkNetwork", "WalkProfile", "get_profile", "network_from_file", "network_from_polygon"),
+    "geoplan.traveltime": ("TravelTimeMatrix", "travel_time_matrix", "study_area_travel_times"),
+    "geoplan.crowfly": ("crowfly_matrix",),
+    "geoplan.catchments": ("isochrones", "crowfly_isochrones", "study_area_catchments"),
     # programme → coverage
-    "Configuration": "geoplan.programme",
-    "baseline_configuration": "geoplan.programme",
-    "CoverageResult": "geoplan.coverage",
-    "measure_coverage": "geoplan.coverage",
-    "GapWeights": "geoplan.coverage",
-    "GapResult": "geoplan.coverage",
-    "find_gaps": "geoplan.coverage",
-    "e2sfca": "geoplan.coverage",
+    "geoplan.programme": ("Configuration", "baseline_configuration"),
+    "geoplan.coverage": ("CoverageResult", "measure_coverage", "GapWeights", "GapResult", "find_gaps", "e2sfca"),
     # scenarios and optimisation
-    "Scenario": "geoplan.scenarios",
-    "ScenarioComparison": "geoplan.scenarios",
-    "load_scenario": "geoplan.scenarios",
-    "apply_scenario": "geoplan.scenarios",
-    "compare": "geoplan.scenarios",
-    "run_scenario": "geoplan.scenarios",
-    "MaximalCovering": "geoplan.optimise",
-    "PMedian": "geoplan.optimise",
-    "CapacitatedCoverage": "geoplan.optimise",
+    "geoplan.scenarios": (
+        "Scenario",
+        "ScenarioComparison",
+        "load_scenario",
+        "apply_scenario",
+        "compare",
+        "run_scenario",
+    ),
+    "geoplan.optimise": ("MaximalCovering", "PMedian", "CapacitatedCoverage"),
     # outreach and reach
-    "OutreachPlan": "geoplan.outreach",
-    "plan_outreach": "geoplan.outreach",
-    "ReachResult": "geoplan.reach",
-    "analyse_reach": "geoplan.reach",
+    "geoplan.outreach": ("OutreachPlan", "plan_outreach"),
+    "geoplan.reach": ("ReachResult", "analyse_reach"),
     # many areas at once
-    "run_batch": "geoplan.batch",
+    "geoplan.batch": ("run_batch",),
 }
+#: The module of each public name.
+_EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = ["__version__", *_EXPORTS]
 

@@ -189,6 +189,39 @@ def load_arrays(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], di
         return _discard(path, type(exc).__name__)
 
 
+def load_entry(
+    path: str | os.PathLike[str], *, kind: str, version: str
+) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    """:func:`load_arrays` for an entry of one ``kind`` and ``version``: ``None`` for any other too.
+
+    ``meta`` is returned without its ``kind`` and ``version``.
+    """
+    entry = load_arrays(path)
+    if entry is None:
+        return None
+    arrays, meta = entry
+    if meta.pop("kind", None) != kind or meta.pop("version", None) != version:
+        return None
+    return arrays, meta
+
+
+def read_entry(
+    path: str | os.PathLike[str], *, kind: str, version: str, what: str
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """:func:`load_entry` for a file a user names (``what`` it should be, for the message).
+
+    Raises
+    ------
+    CacheError
+        The file is missing, damaged or from another geoplan version (a damaged file is removed).
+    """
+    entry = load_entry(path, kind=kind, version=version)
+    if entry is None:
+        msg = f"{path}: not a usable {what} file (missing, damaged or from another geoplan version)"
+        raise CacheError(msg)
+    return entry
+
+
 def _discard(path: Path, reason: str) -> None:
     log.warning("cache entry %s is not usable (%s); rebuilding it", path, reason)
     try:

@@ -24,7 +24,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from geoplan import settings
 from geoplan.bands import DEFAULT_BANDS, HEADLINE_MINUTES, check_bands
 from geoplan.errors import InputError
-from geoplan.fileio import atomic_path
+from geoplan.fileio import atomic_path, write_csv
 from geoplan.programme import Configuration
 from geoplan.studyarea import StudyArea
 from geoplan.text import json_safe, plural
@@ -256,8 +256,7 @@ class GapResult:
             self.lsoas.to_file(tmp, layer="lsoa_gaps", driver="GPKG")
             self.clusters.to_file(tmp, layer="postcode_clusters", driver="GPKG")
         if csv is not None:
-            with atomic_path(csv) as tmp:
-                self.lsoas.drop(columns="geometry").to_csv(tmp, index=False)
+            write_csv(csv, self.lsoas.drop(columns="geometry"), index=False)
 
 
 def find_gaps(

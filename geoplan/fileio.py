@@ -1,10 +1,11 @@
 """Reading and writing files safely: atomic output, one-line read errors, bounded YAML.
 
 Every file geoplan writes goes through :func:`atomic_path` (or :func:`write_text`,
-:func:`write_bytes`, :func:`atomic_directory`): a reader never sees a half-written file, and a
-path that cannot be written (a folder where a file is wanted, a file where a folder is wanted,
-no permission, a full disk) raises one :class:`~geoplan.errors.OutputError` naming it, leaving
-nothing behind.
+:func:`write_bytes`, :func:`write_csv`, :func:`atomic_directory`): a reader never sees a half-written
+file, and a path that cannot be written (a folder where a file is wanted, a file where a folder is
+wanted, no permission, a full disk) raises one :class:`~geoplan.errors.OutputError` naming it,
+leaving nothing behind. CSVs for people (:func:`write_csv`) are :func:`spreadsheet_safe`: no cell
+runs as a formula when the file is opened in a spreadsheet.
 
 Every user file geoplan reads goes through :func:`read_csv` or :func:`read_yaml`: a missing,
 unreadable, wrongly encoded or malformed file raises one :class:`~geoplan.errors.InputError`
@@ -21,15 +22,20 @@ import csv
 import errno
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import yaml
 
+from geoplan import settings
 from geoplan.errors import InputError, OutputError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 #: Largest YAML file read (bytes): catalogues, rules and scenarios are a few kilobytes.
 MAX_YAML_BYTES = 1_000_000
@@ -37,8 +43,14 @@ MAX_YAML_BYTES = 1_000_000
 MAX_YAML_NODES = 50_000
 #: Deepest nesting of lists and mappings in one YAML file (real files are under 10 deep).
 MAX_YAML_DEPTH = 64
+#: Range of :data:`geoplan.settings.max_user_csv_bytes` (1 kB to 2 GB).
+MIN_CSV_LIMIT_BYTES, MAX_CSV_LIMIT_BYTES = 1_000, 2_000_000_000
 #: Line of the first data row of a CSV with a header.
 FIRST_DATA_LINE = 2
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Text that a spreadsheet reads as a plain number, whatever its sign: never a formula.
+PLAIN_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 # --------------------------------------------------------------------------- writing
@@ -172,6 +184,41 @@ def write_text(target: str | os.PathLike[str], text: str) -> Path:
     return Path(target)
 
 
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell a spreadsheet would run as a formula prefixed with ``'`` (OWASP CSV injection).
+
+    A venue id or name given as ``=HYPERLINK(...)`` or ``@SUM(...)`` would otherwise run when a
+    planner opens the CSV in Excel. Numbers are left as they are: cells of numeric columns, numbers
+    in mixed columns, and text that is a plain number such as ``-3.5`` (a spreadsheet reads it as a
+    number, not a formula). Index labels are treated like cells; the column headers are geoplan's own.
+    """
+    safe = frame.copy(deep=False)
+    for position, dtype in enumerate(frame.dtypes):
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+            safe.isetitem(position, frame.iloc[:, position].map(_formula_safe))
+    if isinstance(frame.index, pd.MultiIndex):
+        safe.index = frame.index.set_levels([level.map(_formula_safe) for level in frame.index.levels])
+    elif pd.api.types.is_object_dtype(frame.index) or pd.api.types.is_string_dtype(frame.index):
+        safe.index = frame.index.map(_formula_safe)
+    return safe
+
+
+def _formula_safe(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def write_csv(target: str | os.PathLike[str], frame: pd.DataFrame, **to_csv: Any) -> Path:
+    """Write ``frame`` as a CSV for people to open, atomically and :func:`spreadsheet_safe`; return the target path.
+
+    Every CSV geoplan writes for users goes through here; ``to_csv`` are :meth:`pandas.DataFrame.to_csv` options.
+    """
+    with atomic_path(target) as tmp:
+        spreadsheet_safe(frame).to_csv(tmp, **to_csv)
+    return Path(target)
+
+
 def write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``target`` atomically and return the target path."""
     with atomic_path(target) as tmp:
@@ -247,25 +294,43 @@ def check_input_file(path: str | os.PathLike[str], *, what: str = "file") -> Pat
     return path
 
 
+def _check_user_csv_size(path: Path) -> None:
+    limit = settings.max_user_csv_bytes
+    if not MIN_CSV_LIMIT_BYTES <= limit <= MAX_CSV_LIMIT_BYTES:
+        msg = f"settings.max_user_csv_bytes is {limit!r}; expected {MIN_CSV_LIMIT_BYTES:,} to {MAX_CSV_LIMIT_BYTES:,} bytes"
+        raise ValueError(msg)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise read_error(path, exc) from None
+    if size > limit:
+        msg = f"file is larger than {limit:,} bytes ({size:,}); split it, or raise settings.max_user_csv_bytes"
+        raise InputError(msg, path=path)
+
+
 def read_error(path: str | os.PathLike[str], exc: OSError) -> InputError:
     """A one-line :class:`InputError` for an operating-system error while reading ``path``."""
     reason = "permission denied" if isinstance(exc, PermissionError) else exc.strerror or type(exc).__name__
     return InputError(f"cannot read the file ({reason})", path=path)
 
 
-def read_csv(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
+def read_csv(path: str | os.PathLike[str], *, limit_size: bool = True, **kwargs: Any) -> pd.DataFrame:
     """Read a CSV as strings (no NA guessing), turning every read failure into a one-line error.
 
     The error names the file and the kind of failure only: a parser message can quote a line of
     the file, and some inputs (registration records) must never be echoed. Name a bad row with
-    :func:`csv_line`.
+    :func:`csv_line`. A user's file may be at most :data:`geoplan.settings.max_user_csv_bytes`
+    long; ``limit_size=False`` reads a published source file (a national file) of any size.
 
     Raises
     ------
     InputError
-        The file is missing, a folder, unreadable, empty, not UTF-8, or not a readable CSV.
+        The file is missing, a folder, unreadable, larger than the limit, empty, not UTF-8, or not
+        a readable CSV.
     """
     path = check_input_file(path)
+    if limit_size:
+        _check_user_csv_size(path)
     try:
         return pd.read_csv(path, **{"dtype": str, "keep_default_na": False, **kwargs})
     except pd.errors.EmptyDataError:
@@ -279,6 +344,13 @@ def read_csv(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
         raise InputError(msg, path=path) from None
     except OSError as exc:
         raise read_error(path, exc) from None
+
+
+def invalid_field(exc: ValidationError, *, path: object, within: str | None = None) -> InputError:
+    """A one-line :class:`InputError` naming the file and the first field (under ``within``) that fails validation."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in ([within] if within else []) + list(first["loc"]))
+    return InputError(first["msg"], path=path, field=field)
 
 
 def csv_line(path: str | os.PathLike[str], position: int, *, header: bool = True, encoding: str = "utf-8-sig") -> int:

@@ -8,14 +8,16 @@ only the codes and the facts files.
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from geoplan.errors import InputError
-from geoplan.fileio import read_yaml
+from geoplan.fileio import invalid_field, read_yaml
 from geoplan.sources import SOURCES
+from geoplan.validation import exactly_one, supported_version
 from geoplan.venues import CENTRE_KINDS, VENUE_KINDS
 
 CATALOGUE_VERSION = 1
@@ -32,6 +34,14 @@ MAX_LABEL_CHARS = 60
 MAX_MARGIN_M = 20_000.0
 #: British National Grid extent (metres), the range of any coordinate in EPSG:27700.
 BNG_MAX_EASTING, BNG_MAX_NORTHING = 700_000.0, 1_300_000.0
+
+
+def _refuse_unknown(values: Iterable[str], known: Container[str], *, what: str, expected: str) -> None:
+    """Raise ``ValueError`` naming the first of ``values`` not in ``known``, and what is ``expected`` instead."""
+    unknown = [value for value in values if value not in known]
+    if unknown:
+        msg = f"unknown {what} {unknown[0]!r}; {expected}"
+        raise ValueError(msg)
 
 
 class AreaSpec(BaseModel):
@@ -53,21 +63,18 @@ class AreaSpec(BaseModel):
 
     @model_validator(mode="after")
     def _one_definition(self) -> AreaSpec:
-        given = [name for name in AREA_DEFINITIONS if getattr(self, name) is not None]
-        if len(given) != 1:
-            msg = f"give exactly one of {', '.join(AREA_DEFINITIONS)} (got {', '.join(given) or 'none'})"
-            raise ValueError(msg)
-        codes = getattr(self, given[0])
+        defined_by = exactly_one(self, AREA_DEFINITIONS, rule="give")
+        codes = getattr(self, defined_by)
         if isinstance(codes, list) and len(set(codes)) != len(codes):
             duplicate = next(code for code in codes if codes.count(code) > 1)
-            msg = f"{given[0]} lists {duplicate} twice"
+            msg = f"{defined_by} lists {duplicate} twice"
             raise ValueError(msg)
         return self
 
     @property
     def defined_by(self) -> str:
         """``"la_code"``, ``"wards"`` or ``"lsoas"``: how the catalogue names the area."""
-        return next(name for name in AREA_DEFINITIONS if getattr(self, name) is not None)
+        return exactly_one(self, AREA_DEFINITIONS, rule="give")
 
 
 class LayerSpec(BaseModel):
@@ -83,9 +90,7 @@ class LayerSpec(BaseModel):
     @field_validator("source")
     @classmethod
     def _known_source(cls, value: str) -> str:
-        if value not in SOURCES:
-            msg = f"unknown source {value!r}; known: {', '.join(sorted(SOURCES))}"
-            raise ValueError(msg)
+        _refuse_unknown([value], SOURCES, what="source", expected=f"known: {', '.join(sorted(SOURCES))}")
         return value
 
 
@@ -158,10 +163,7 @@ class ProgrammeSpec(BaseModel):
     @field_validator("centre_kinds")
     @classmethod
     def _known_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [kind for kind in value if kind not in VENUE_KINDS]
-        if unknown:
-            msg = f"unknown venue kind {unknown[0]!r}; expected kinds from {', '.join(VENUE_KINDS)}"
-            raise ValueError(msg)
+        _refuse_unknown(value, VENUE_KINDS, what="venue kind", expected=f"expected kinds from {', '.join(VENUE_KINDS)}")
         return value
 
 
@@ -182,10 +184,7 @@ class AreaCatalogue(BaseModel):
     @field_validator("version")
     @classmethod
     def _supported_version(cls, value: int) -> int:
-        if value != CATALOGUE_VERSION:
-            msg = f"unsupported catalogue version {value}; this geoplan reads version {CATALOGUE_VERSION}"
-            raise ValueError(msg)
-        return value
+        return supported_version(value, supported=CATALOGUE_VERSION, what="catalogue")
 
     def resolve(self, relative: Path) -> Path:
         """Return ``relative`` resolved against the catalogue's folder."""
@@ -212,9 +211,7 @@ def load_catalogue(path: str | Path) -> AreaCatalogue:
     try:
         catalogue = AreaCatalogue.model_validate({**raw, "path": path.resolve()})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise InputError(first["msg"], path=path, field=field) from None
+        raise invalid_field(exc, path=path) from None
     missing = [name for name in REQUIRED_LAYERS if name not in catalogue.layers]
     if missing:
         msg = f"catalogue lacks required layer(s): {', '.join(missing)}"

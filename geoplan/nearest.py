@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 
-from geoplan.network import Snap, WalkNetwork, WalkProfile, get_profile
-from geoplan.points import as_points
+from geoplan.network import Snap, Snapping, WalkNetwork, WalkProfile, get_profile
 from geoplan.traveltime import (
     NETWORK,
     PointLegs,
     check_cutoff,
+    join_points,
     nearest_frame,
     point_legs,
     same_edge_minutes,
@@ -46,30 +46,23 @@ def nearest_destinations(
     """
     pace = get_profile(profile)
     cutoff = check_cutoff(cutoff_minutes)
-    origins, origin_ids = as_points(origins, origin_ids)
-    destinations, destination_ids = as_points(destinations, destination_ids)
-    origin_snap = network.snap(origins, max_snap_m=max_snap_m)
-    destination_snap = network.snap(destinations, max_snap_m=max_snap_m)
-    best = np.full((len(origins), 2), -1)
-    minutes = np.full((len(origins), 2), np.inf)
+    joining = {"max_snap_m": max_snap_m, "check_bounds": False}
+    origin_ids, origin_snap = join_points(network, origins, origin_ids, what="origin", **joining)
+    destination_ids, destination_snap = join_points(
+        network, destinations, destination_ids, what="destination", **joining
+    )
+    best = np.full((len(origin_ids), 2), -1)
+    minutes = np.full((len(origin_ids), 2), np.inf)
     legs = point_legs(network, destination_snap, pace)
     if len(legs.joined):
         first, second = _two_labels(network, legs, pace, np.inf if cutoff is None else cutoff)
         best, minutes = _two_nearest_origins(
-            network, origin_snap, destination_snap, legs, pace, first, second, len(origins)
+            network, origin_snap, destination_snap, legs, pace, first, second, len(origin_ids)
         )
         if cutoff is not None:
             beyond = minutes > cutoff
             best[beyond], minutes[beyond] = -1, np.inf
-    return nearest_frame(
-        origin_ids,
-        destination_ids,
-        best,
-        minutes,
-        snap_m=origin_snap.distance_m,
-        too_far=origin_snap.too_far,
-        method=NETWORK,
-    )
+    return nearest_frame(origin_ids, destination_ids, best, minutes, snap=Snapping.of(origin_snap), method=NETWORK)
 
 
 def _two_labels(
@@ -119,11 +112,11 @@ def _two_nearest_origins(
     """Each origin's two nearest distinct destinations from its edge ends' labels and its own edge's destinations."""
     origins = point_legs(network, origin_snap, pace)
     point, label, minutes = [], [], []
-    for end, leg in ((origins.u, origins.to_u), (origins.v, origins.to_v)):
-        for times, sources in (first, second):
+    for times, sources in (first, second):
+        for end, via in zip((origins.u, origins.v), origins.via_ends(times[origins.u], times[origins.v]), strict=True):
             point.append(origins.joined)
             label.append(sources[end])
-            minutes.append(times[end] + leg)
+            minutes.append(via)
     edge_minutes = network.edge_minutes(pace)
     order = np.argsort(origins.edge, kind="stable")
     for position, destination in enumerate(destinations.joined):
@@ -175,8 +168,7 @@ def nearest_venue(
     origins_legs = point_legs(network, origin_snap, pace)
     minutes = np.full(len(origin_snap.edge), np.inf)
     nearest = np.full(len(origin_snap.edge), -1)
-    via_u = node_times[origins_legs.u] + origins_legs.to_u
-    via_v = node_times[origins_legs.v] + origins_legs.to_v
+    via_u, via_v = origins_legs.via_ends(node_times[origins_legs.u], node_times[origins_legs.v])
     minutes[origins_legs.joined] = np.minimum(via_u, via_v)
     nearest[origins_legs.joined] = np.where(via_u <= via_v, sources[origins_legs.u], sources[origins_legs.v])
     edge_minutes = network.edge_minutes(pace)

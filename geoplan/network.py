@@ -18,7 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -30,8 +30,8 @@ from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
 from geoplan import settings
-from geoplan.cache import entry_path, file_sha256, hash_key, load_arrays, save_arrays
-from geoplan.errors import CacheError, InputError, NetworkUnavailableError
+from geoplan.cache import entry_path, file_sha256, hash_key, load_entry, read_entry, save_arrays
+from geoplan.errors import InputError, NetworkUnavailableError
 from geoplan.osmread import (
     OVERPASS_WALK_FILTER,
     WAY_TAGS,
@@ -134,6 +134,27 @@ class Snap:
     x: np.ndarray
     y: np.ndarray
     too_far: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Snapping:
+    """How the points of one side of a matrix joined the walking network.
+
+    Attributes
+    ----------
+    distance_m
+        Access-leg length of each point (``NaN`` where unknown).
+    too_far
+        Points farther than the snapping threshold from every walkable edge (unreachable).
+    """
+
+    distance_m: np.ndarray
+    too_far: np.ndarray
+
+    @classmethod
+    def of(cls, snap: Snap) -> Snapping:
+        """The snapping facts of a :class:`Snap`."""
+        return cls(snap.distance_m, snap.too_far)
 
 
 @dataclass
@@ -537,6 +558,7 @@ def _graph_from_xml(xml: Path, *, source: Path) -> nx.MultiDiGraph:
 
 # --------------------------------------------------------------------------- cache
 _GEOMETRY_ARRAYS = ("geometry_xy", "geometry_offsets")
+_ENTRY_KIND = "walk-network"
 
 
 def save_network(network: WalkNetwork, path: str | Path) -> Path:
@@ -557,7 +579,7 @@ def save_network(network: WalkNetwork, path: str | Path) -> Path:
     return save_arrays(
         path,
         arrays,
-        {"kind": "walk-network", "version": NETWORK_VERSION, "crs": network.crs, "provenance": network.provenance},
+        {"kind": _ENTRY_KIND, "version": NETWORK_VERSION, "crs": network.crs, "provenance": network.provenance},
     )
 
 
@@ -569,20 +591,15 @@ def load_network(path: str | Path) -> WalkNetwork:
     CacheError
         The file is missing, damaged or not a network of this geoplan version (a damaged cache entry is removed).
     """
-    network = _load_entry(Path(path))
-    if network is None:
-        msg = f"{path}: not a usable network cache file (missing, damaged or from another geoplan version)"
-        raise CacheError(msg)
-    return network
+    return _from_entry(*read_entry(path, kind=_ENTRY_KIND, version=NETWORK_VERSION, what="network cache"))
 
 
 def _load_entry(path: Path) -> WalkNetwork | None:
-    entry = load_arrays(path)
-    if entry is None:
-        return None
-    arrays, meta = entry
-    if meta.get("kind") != "walk-network" or meta.get("version") != NETWORK_VERSION:
-        return None
+    entry = load_entry(path, kind=_ENTRY_KIND, version=NETWORK_VERSION)
+    return None if entry is None else _from_entry(*entry)
+
+
+def _from_entry(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> WalkNetwork:
     offsets = arrays["geometry_offsets"]
     geometry = shapely.linestrings(
         arrays["geometry_xy"], indices=np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))

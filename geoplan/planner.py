@@ -12,18 +12,17 @@ Nothing here knows about Panel; ``apps/planner_app.py`` is the user interface ov
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import re
-import zlib
 from collections.abc import Mapping
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from geoplan.bands import MAX_BAND_MINUTES
 from geoplan.coverage import GapWeights, find_gaps
 from geoplan.errors import InputError, ScenarioError
 from geoplan.scenarios import (
@@ -34,7 +33,6 @@ from geoplan.scenarios import (
     Change,
     Scenario,
     ScenarioComparison,
-    ScenarioSettings,
     baseline_scenario,
     compare,
     describe_changes,
@@ -45,6 +43,8 @@ from geoplan.scenarios import (
     resolve_scenario,
     scenario_yaml,
 )
+from geoplan.scenarios.edits import EditHistory, edited_scenario, mentions_venue, same_scenario
+from geoplan.scenarios.load import scenario_token, token_yaml
 from geoplan.scenarios.schema import NAME_PATTERN
 from geoplan.scenarios.tables import impact_tables
 from geoplan.text import json_safe
@@ -72,16 +72,12 @@ OUTREACH_VISITS_PER_MONTH = 6
 OUTREACH_MONTHS, MAX_OUTREACH_MONTHS = 3, 12
 #: Suffix of the id given to a venue re-opened after it closed in the venue file.
 REOPENED_SUFFIX = "-reopened"
-#: Suffix added to a scenario's name once the planner has changed it.
-EDITED_SUFFIX = "-edited"
 #: Largest uploaded scenario accepted (bytes); a scenario file is a few kilobytes.
 MAX_UPLOAD_BYTES = 1_000_000
 #: Largest state token (a compressed scenario in the page address) accepted back.
 MAX_TOKEN_CHARS = 20_000
 #: Longest scenario file name.
 MAX_NAME_CHARS = 80
-#: Edits kept for undo.
-MAX_UNDO = 100
 #: Walking bands the map shades child homes by (minutes); the last band is "further".
 MAP_BANDS = (5.0, 10.0, 15.0, 20.0)
 #: Quoted ids in engine messages (``'cc-north-cray'``), replaced by names in the planner.
@@ -138,8 +134,7 @@ class PlannerSession:
         self._applied: AppliedScenario | None = None
         self._comparison: ScenarioComparison | None = None
         self._cache: dict[str, object] = {}
-        self._undo: list[Scenario] = []
-        self._redo: list[Scenario] = []
+        self._history = EditHistory()
         self._saved = self.baseline
         self._commit(scenario or self.baseline)
         self._saved = self._scenario
@@ -175,17 +170,17 @@ class PlannerSession:
     @property
     def unsaved(self) -> bool:
         """Whether the scenario has edits that were not saved (or loaded) since."""
-        return not _same(self._scenario, self._saved)
+        return not same_scenario(self._scenario, self._saved)
 
     @property
     def can_undo(self) -> bool:
         """Whether there is an edit to undo."""
-        return bool(self._undo)
+        return bool(self._history.replaced)
 
     @property
     def can_redo(self) -> bool:
         """Whether there is an undone edit to redo."""
-        return bool(self._redo)
+        return bool(self._history.undone)
 
     def names(self) -> dict[str, str]:
         """Venue and session ids → names, for plain-language text."""
@@ -197,6 +192,7 @@ class PlannerSession:
         ``source`` names the file the scenario came from in error messages (with its line and
         field); without it the scenario is an edit and errors give only the plain reason.
         """
+        scenario = scenario.on_area(self.workspace.area_path)
         if scenario.base_path() != self.workspace.area_path:
             msg = f"the scenario is for another study area ({scenario.base_path().stem}), not {self.area.name}"
             raise InputError(msg, path=source, field="base")
@@ -209,9 +205,8 @@ class PlannerSession:
                 names = self._applied.names() if self._applied is not None else {}
                 raise InputError(plain_reason(exc, names)) from None
             raise InputError(str(exc).replace(str(scenario.path), source)) from None
-        if record and self._applied is not None and not _same(scenario, self._scenario):
-            self._undo = [*self._undo, self._scenario][-MAX_UNDO:]
-            self._redo = []
+        if record and self._applied is not None and not same_scenario(scenario, self._scenario):
+            self._history.record(self._scenario)
         self._scenario, self._comparison, self._applied = scenario, comparison, comparison.after
         self._cache = {}
 
@@ -221,25 +216,9 @@ class PlannerSession:
             self._cache[name] = build()
         return self._cache[name]
 
-    def _edited(self, changes: list[Change] | None = None, **settings_update: object) -> Scenario:
-        """A copy of the scenario with new changes and/or settings, marked as edited."""
-        current = self._scenario
-        name, title = current.name, current.title
-        if not name.endswith(EDITED_SUFFIX):
-            name, title = f"{name}{EDITED_SUFFIX}", f"{title} (edited in the planner)"
-        options = current.settings.model_dump()
-        if "headline_minutes" in settings_update:
-            options["bands"] = tuple(sorted({*options["bands"], settings_update["headline_minutes"]}))
-        options.update(settings_update)
-        return Scenario(
-            version=current.version,
-            name=name,
-            title=title,
-            description=current.description,
-            base=current.base,
-            settings=ScenarioSettings.model_validate(options),
-            changes=list(current.changes) if changes is None else changes,
-        ).located(current.path)
+    def _add_change(self, change: Change) -> None:
+        """Measure the scenario with one more change, after the others."""
+        self._commit(edited_scenario(self._scenario, [*self._scenario.changes, change]))
 
     def _venue(self, venue_id: str) -> pd.Series:
         venues = self.applied.venues.set_index("venue_id", drop=False)
@@ -253,24 +232,11 @@ class PlannerSession:
 
     def undo(self) -> None:
         """Go back one edit."""
-        if not self._undo:
-            msg = "nothing to undo"
-            raise InputError(msg, field="undo")
-        current = self._scenario
-        self._commit(self._undo[-1], record=False)
-        self._undo = self._undo[:-1]
-        self._redo = [*self._redo, current]
+        self._history.undo(self._scenario, partial(self._commit, record=False))
 
     def redo(self) -> None:
         """Redo the last undone edit."""
-        if not self._redo:
-            msg = "nothing to redo"
-            raise InputError(msg, field="redo")
-        following = self._redo[-1]
-        current = self._scenario
-        self._commit(following, record=False)
-        self._redo = self._redo[:-1]
-        self._undo = [*self._undo, current]
+        self._history.redo(self._scenario, partial(self._commit, record=False))
 
     def toggle_venue(self, venue_id: str, open: bool) -> None:
         """Open or close a venue.
@@ -285,7 +251,7 @@ class PlannerSession:
         changes = list(self._scenario.changes)
         if not open:
             opening = [c for c in changes if c.open is not None and c.open.id == venue_id]
-            if opening and not self._referenced(venue_id, changes, besides=opening[0]):
+            if opening and not mentions_venue(changes, venue_id, besides=opening[0]):
                 changes.remove(opening[0])
             else:
                 changes.append(Change(close=[venue_id]))
@@ -319,20 +285,7 @@ class PlannerSession:
                         }
                     )
                 )
-        self._commit(self._edited(changes))
-
-    @staticmethod
-    def _referenced(venue_id: str, changes: list[Change], *, besides: Change) -> bool:
-        for change in changes:
-            if change is besides:
-                continue
-            if change.move_sessions is not None and venue_id in (change.move_sessions.to, change.move_sessions.from_):
-                return True
-            if change.redesignate is not None and change.redesignate.venue == venue_id:
-                return True
-            if change.close is not None and venue_id in change.close:
-                return True
-        return False
+        self._commit(edited_scenario(self._scenario, changes))
 
     def move_session(self, session_id: str, to_venue: str) -> None:
         """Run one session at another (open) venue."""
@@ -345,7 +298,7 @@ class PlannerSession:
             msg = f"{sessions.loc[session_id, 'title']} already runs at {self.names().get(to_venue, to_venue)}"
             raise InputError(msg, field="session")
         move = {"from": here, "to": to_venue, "sessions": [session_id]}
-        self._commit(self._edited([*self._scenario.changes, Change.model_validate({"move_sessions": move})]))
+        self._add_change(Change.model_validate({"move_sessions": move}))
 
     def add_venue(self, target: str, *, name: str | None = None, kind: str = "childrens_centre") -> str:
         """Add a children's centre at a candidate venue (by id) or at a postcode; returns its venue id.
@@ -373,7 +326,7 @@ class PlannerSession:
             except ValueError as exc:
                 raise InputError(str(exc).splitlines()[-1], field="kind") from None
             try:
-                self._commit(self._edited([*self._scenario.changes, change]))
+                self._add_change(change)
             except InputError as exc:
                 raise InputError(str(exc), field="postcode") from None
             return venue_id
@@ -388,7 +341,7 @@ class PlannerSession:
             msg = f"{venue['name']} is already a {self.kinds.get(kind, plain_label(kind)).lower()}"
             raise InputError(msg, field="venue")
         change = Change.model_validate({"redesignate": {"venue": target, "kind": kind}})
-        self._commit(self._edited([*self._scenario.changes, change]))
+        self._add_change(change)
         return target
 
     def set_band(self, minutes: float) -> None:
@@ -399,22 +352,22 @@ class PlannerSession:
             msg = f"walking band must be a number of minutes, got {minutes!r}"
             raise InputError(msg, field="band") from None
         if minutes != self.band:
-            try:
-                scenario = self._edited(headline_minutes=minutes)
-            except ValueError as exc:
-                msg = f"walking band must be more than 0 and at most 120 minutes, got {minutes:g}"
-                raise InputError(msg, field="band") from exc
-            self._commit(scenario)
+            reason = f"walking band must be more than 0 and at most {MAX_BAND_MINUTES:g} minutes, got {minutes:g}"
+            self._commit_settings(reason, field="band", headline_minutes=minutes)
 
     def set_profile(self, profile: str | float) -> None:
         """Walking pace: a profile name (``walk``, ``buggy``) or a speed in km/h."""
         if str(profile) != self.profile:
-            try:
-                scenario = self._edited(profile=profile)
-            except ValueError as exc:
-                msg = f"unknown walking pace {profile!r}; use walk, buggy or a speed in km/h"
-                raise InputError(msg, field="profile") from exc
-            self._commit(scenario)
+            reason = f"unknown walking pace {profile!r}; use walk, buggy or a speed in km/h"
+            self._commit_settings(reason, field="profile", profile=profile)
+
+    def _commit_settings(self, reason: str, *, field: str, **update: object) -> None:
+        """Measure the scenario with new settings; settings the schema refuses raise InputError(``reason``)."""
+        try:
+            scenario = edited_scenario(self._scenario, **update)
+        except ValueError as exc:
+            raise InputError(reason, field=field) from exc
+        self._commit(scenario)
 
     def load_scenario(self, name_or_path: str | os.PathLike[str]) -> None:
         """Start again from a shipped scenario (by name), a scenario file, or ``baseline``."""
@@ -429,7 +382,8 @@ class PlannerSession:
         """Replace the scenario with an uploaded scenario file's text.
 
         A relative ``base`` path resolves as for a file in the shipped scenarios' folder (an
-        upload has no folder); a catalogue name (``bexley``) works from anywhere. A file that
+        upload has no folder); a catalogue name (``bexley``) works from anywhere, and a file
+        without ``base`` is for this session's study area. A file that
         does not validate, or is for another study area, raises :class:`InputError` naming the
         file, line and field, and the session keeps its scenario.
         """
@@ -463,10 +417,9 @@ class PlannerSession:
 
     def state_token(self) -> str:
         """The scenario as a short URL-safe token (compressed YAML); empty for the current programme."""
-        if _same(self._scenario, self.baseline):
+        if same_scenario(self._scenario, self.baseline):
             return ""
-        packed = zlib.compress(scenario_yaml(self._scenario).encode("utf-8"), level=9)
-        return base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")
+        return scenario_token(self._scenario)
 
     def restore(self, token: str) -> None:
         """Start from a :meth:`state_token` (a reloaded page); a damaged token raises InputError."""
@@ -474,10 +427,8 @@ class PlannerSession:
             msg = "the scenario in the page address is too long"
             raise InputError(msg, field="address")
         try:
-            packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            decompressor = zlib.decompressobj()
-            text = decompressor.decompress(packed, MAX_UPLOAD_BYTES).decode("utf-8")
-        except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError):
+            text = token_yaml(token)
+        except ValueError:
             msg = "the scenario in the page address is damaged"
             raise InputError(msg, field="address") from None
         self.load_scenario_yaml(text, filename="page address")
@@ -722,11 +673,6 @@ class PlannerSession:
         found = {}
         for path in sorted(SCENARIO_DIR.glob("*.yaml")):
             scenario = load_scenario(path)
-            if scenario.base_path() == self.workspace.area_path:
+            if scenario.on_area(self.workspace.area_path).base_path() == self.workspace.area_path:
                 found[scenario.title] = scenario.name
         return found
-
-
-def _same(first: Scenario, second: Scenario) -> bool:
-    """Whether two scenarios say the same (name, title, settings and changes)."""
-    return first.model_dump(mode="json") == second.model_dump(mode="json")

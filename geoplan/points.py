@@ -41,13 +41,8 @@ def check_extent(network: WalkNetwork, xy: np.ndarray, ids: list[str], *, what: 
     minx, miny, maxx, maxy = network.bounds
     pad = settings.max_snap_m
     outside = (xy[:, 0] < minx - pad) | (xy[:, 0] > maxx + pad) | (xy[:, 1] < miny - pad) | (xy[:, 1] > maxy + pad)
-    if outside.any():
-        first = int(np.flatnonzero(outside)[0])
-        msg = (
-            f"{what} {ids[first]!r} at ({xy[first, 0]:.0f}, {xy[first, 1]:.0f}) EPSG:27700 lies outside the walking "
-            f"network's extent ({minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}); {int(outside.sum())} point(s) outside"
-        )
-        raise InputError(msg, path=path, line=csv_line(path, first) if path is not None else None, field="coordinates")
+    extent = f"the walking network's extent ({minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f})"
+    _refuse_outside(outside, xy, ids, what=what, place=extent, path=path)
 
 
 def check_within_area(area: StudyArea, xy: np.ndarray, ids: list[str], *, what: str, path: object = None) -> None:
@@ -60,11 +55,18 @@ def check_within_area(area: StudyArea, xy: np.ndarray, ids: list[str], *, what: 
     window = area.boundary.geometry.buffer(margin).union_all()
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     outside = ~shapely.contains_xy(window, xy[:, 0], xy[:, 1])
+    _refuse_outside(outside, xy, ids, what=what, place=f"{area.name} and its {margin:g} m margin", path=path)
+
+
+def _refuse_outside(
+    outside: np.ndarray, xy: np.ndarray, ids: list[str], *, what: str, place: str, path: object
+) -> None:
+    """Raise naming the first point flagged ``outside`` ``place`` (and its line, for points read from a file)."""
     if outside.any():
         first = int(np.flatnonzero(outside)[0])
         msg = (
-            f"{what} {ids[first]!r} at ({xy[first, 0]:.0f}, {xy[first, 1]:.0f}) EPSG:27700 lies outside {area.name} "
-            f"and its {margin:g} m margin; {int(outside.sum())} point(s) outside"
+            f"{what} {ids[first]!r} at ({xy[first, 0]:.0f}, {xy[first, 1]:.0f}) EPSG:27700 lies outside {place}; "
+            f"{int(outside.sum())} point(s) outside"
         )
         raise InputError(msg, path=path, line=csv_line(path, first) if path is not None else None, field="coordinates")
 

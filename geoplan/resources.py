@@ -1,10 +1,11 @@
-"""Files geoplan ships: layer catalogues, scenarios, the planner app and the embedded default data.
+"""Files geoplan ships: layer catalogues, scenarios, the planner app, the source manifest and embedded data.
 
-The repository keeps ``layers/``, ``scenarios/`` and ``apps/`` at its top level, where planners
-read and copy them; a wheel carries them inside the package as ``geoplan/shipped/`` (``setup.py``
-copies them there at build time, keeping them siblings so a scenario's ``base: ../layers/...``
-still resolves). Everything is found through :mod:`importlib.resources`, so a source checkout,
-an editable install and a wheel installed anywhere behave alike.
+The repository keeps ``layers/``, ``scenarios/``, ``apps/`` and the manifest of sources
+(``data/boundaries/sources.yaml``) where planners read and copy them; a wheel carries them inside
+the package under ``geoplan/shipped/`` at the same relative paths (``setup.py`` copies them there
+at build time, keeping them siblings so a scenario's ``base: ../layers/...`` still resolves).
+Everything is found through :mod:`importlib.resources`, so a source checkout, an editable install
+and a wheel installed anywhere behave alike.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from pathlib import Path
 
 #: Folder of the installed package holding the repository's top-level shipped folders.
 SHIPPED_DIR = "shipped"
-#: Top-level folders of the repository that a wheel carries under :data:`SHIPPED_DIR`.
-SHIPPED_FOLDERS = ("layers", "scenarios", "apps")
+#: The manifest of official open-data sources, relative to the repository.
+SOURCES_MANIFEST = "data/boundaries/sources.yaml"
+#: Folders and files of the repository that a wheel carries under :data:`SHIPPED_DIR` (same relative paths).
+SHIPPED_PATHS = ("layers", "scenarios", "apps", SOURCES_MANIFEST)
 #: Folder of the package holding the embedded default study areas' open data (one folder per area).
 EMBEDDED_DATA_DIR = "data"
 #: File names the planner app has had, newest first.
@@ -28,7 +31,7 @@ def _package_dir() -> Path:
 
 def _shipped(name: str) -> Path:
     installed = _package_dir() / SHIPPED_DIR / name
-    if installed.is_dir():
+    if installed.exists():
         return installed
     # A source checkout or an editable install: the repository's own top-level folder.
     return _package_dir().parent / name
@@ -51,6 +54,11 @@ def app_file() -> Path:
         if (folder / name).is_file():
             return folder / name
     return folder / APP_FILE_NAMES[0]
+
+
+def sources_manifest() -> Path:
+    """The manifest of official open-data sources (``data/boundaries/sources.yaml``)."""
+    return _shipped(SOURCES_MANIFEST)
 
 
 def embedded_data_dir() -> Path:

@@ -69,6 +69,11 @@ catchment_margin_m: float = 25.0
 #: at the grid points, so a finer grid only smooths it (at a cost in time and memory).
 catchment_resolution_m: float = 10.0
 
+#: Largest CSV file (bytes) read from a user: venues, sessions, points, registration records, FOI
+#: tables; from 1 kB to 2 GB. A borough's files are a few megabytes; a larger file is refused before it
+#: fills the memory. The published source files (national, hundreds of megabytes) are not limited.
+max_user_csv_bytes: int = 200_000_000
+
 #: Counts of registered or attending children from 1 to this minus one are shown as "X" (FOI practice).
 disclosure_threshold: int = 5
 

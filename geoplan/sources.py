@@ -1,6 +1,7 @@
 """The manifest of official open-data sources, and how each is found on disk.
 
-Every number geoplan reports comes from one of these sources. A source is looked for, in
+Every number geoplan reports comes from one of these sources, listed in ``data/boundaries/sources.yaml``
+(shipped with the package; :data:`SOURCES` is read from it once). A source is looked for, in
 order, in the local mirror (``settings.data_dir`` / ``$GEOPLAN_DATA``), in the cache of imported
 and downloaded files (``settings.cache_dir``; ``geoplan data import DIR`` and ``geoplan data
 fetch`` fill it, see :mod:`geoplan.fetch`) and, with no mirror configured, in the open data the
@@ -21,23 +22,17 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from geoplan import resources, settings
 from geoplan.errors import DataSourceError, InputError
-
-OGL = "Open Government Licence v3.0"
-ODBL = "Open Database Licence 1.0"
-ONS_ATTRIBUTION = (
-    "Source: Office for National Statistics licensed under the Open Government Licence v3.0. "
-    "Contains OS data © Crown copyright and database right"
-)
+from geoplan.fileio import invalid_field, read_yaml
 
 
 class Source(BaseModel):
     """One published dataset: where it comes from, under what terms, and what it must contain."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     key: str
     title: str
@@ -82,181 +77,38 @@ class Source(BaseModel):
         raise InputError(msg, path=path, field=canonical)
 
 
-SOURCES: dict[str, Source] = {
-    source.key: source
-    for source in [
-        Source(
-            key="lsoa21_boundaries",
-            title="Lower layer Super Output Areas (December 2021) Boundaries EW BGC",
-            publisher="Office for National Statistics (Open Geography Portal)",
-            url=(
-                "https://services1.arcgis.com/ESMARspQHYMw9BZ9/arcgis/rest/services/"
-                "Lower_layer_Super_Output_Areas_December_2021_Boundaries_EW_BGC_V5/FeatureServer/0/query"
-            ),
-            licence=OGL,
-            attribution=ONS_ATTRIBUTION,
-            vintage="December 2021 (BGC, generalised to 20 m)",
-            format="gpkg",
-            access="arcgis",
-            filename="Lower_layer_Super_Output_Areas_December_2021_Boundaries_EW_BGC_V5.gpkg",
-            local_patterns=("lsoa21_*gen*.gpkg", "Lower_layer_Super_Output_Areas_*2021*.gpkg", "LSOA_2021_*BGC*.gpkg"),
-            columns={"lsoa_code": ("LSOA21CD",), "lsoa_name": ("LSOA21NM",)},
-            area_filter="buffer",
-        ),
-        Source(
-            key="wards",
-            title="Wards (December 2025) Boundaries UK BGC",
-            publisher="Office for National Statistics (Open Geography Portal); GLA Statistical GIS boundary files",
-            url=(
-                "https://services1.arcgis.com/ESMARspQHYMw9BZ9/arcgis/rest/services/"
-                "WD_DEC_2025_UK_BGC/FeatureServer/0/query"
-            ),
-            licence=OGL,
-            attribution=ONS_ATTRIBUTION,
-            vintage="Electoral wards as in force in December 2025 (codes WD25CD; older files by their own vintage)",
-            format="gpkg",
-            access="arcgis",
-            filename="Wards_December_2025_Boundaries_UK_BGC.gpkg",
-            local_patterns=("london_wards_*.gpkg", "wards20*_*.gpkg", "Wards_*202*_Boundaries*.gpkg", "WD*_BGC*.gpkg"),
-            columns={
-                "ward_code": ("WD25CD", "WD24CD", "WD23CD", "WD22CD", "GSS_CODE"),
-                "ward_name": ("WD25NM", "WD24NM", "WD23NM", "WD22NM", "NAME"),
-            },
-            area_filter="buffer",
-        ),
-        Source(
-            key="lsoa21_pwc",
-            title="LSOA (December 2021) Population Weighted Centroids (V3)",
-            publisher="Office for National Statistics (Open Geography Portal)",
-            url=(
-                "https://services1.arcgis.com/ESMARspQHYMw9BZ9/arcgis/rest/services/"
-                "LLSOA_Dec_2021_PWC_for_England_and_Wales_2022/FeatureServer/0/query"
-            ),
-            licence=OGL,
-            attribution=ONS_ATTRIBUTION,
-            vintage="Census 2021 population weighted centroids",
-            format="gpkg",
-            access="arcgis",
-            filename="LSOA_PopCentroids_EW_2021_V3.gpkg",
-            local_patterns=("lsoa21_population_weighted_centroids*.gpkg", "LSOA_PopCentroids_EW_2021*.gpkg"),
-            columns={"lsoa_code": ("LSOA21CD",)},
-            area_filter="buffer",
-        ),
-        Source(
-            key="lsoa_ward_lookup",
-            title="LSOA (2021) to Electoral Ward (2025) to LAD (2025) Best Fit Lookup in EW",
-            publisher="Office for National Statistics (Open Geography Portal)",
-            url=(
-                "https://services1.arcgis.com/ESMARspQHYMw9BZ9/arcgis/rest/services/"
-                "LSOA21_WD25_LAD25_EW_LU_v2/FeatureServer/0/query"
-            ),
-            licence=OGL,
-            attribution=ONS_ATTRIBUTION,
-            vintage="2025 (v2), best fit",
-            format="csv",
-            access="arcgis",
-            filename="LSOA21_WD25_LAD25_EW_LU_v2.csv",
-            local_patterns=("lsoa21_to_ward*.csv", "LSOA_(2021)_to_Electoral_Ward_*.csv", "LSOA21_WD2*_LAD2*.csv"),
-            columns={
-                "lsoa_code": ("LSOA21CD",),
-                "ward_code": ("WD25CD", "WD24CD", "WD23CD", "WD22CD"),
-                "ward_name": ("WD25NM", "WD24NM", "WD23NM", "WD22NM"),
-                "la_code": ("LAD25CD", "LAD24CD", "LAD23CD", "LAD22CD"),
-                "la_name": ("LAD25NM", "LAD24NM", "LAD23NM", "LAD22NM"),
-            },
-            area_filter="la_code",
-        ),
-        Source(
-            key="iod2025",
-            title="English Indices of Deprivation 2025, File 7: all ranks, deciles and scores, with population denominators",
-            publisher="Ministry of Housing, Communities and Local Government",
-            url=(
-                "https://assets.publishing.service.gov.uk/media/691ded56d140bbbaa59a2a7d/"
-                "File_7_IoD2025_All_Ranks_Scores_Deciles_Population_Denominators.csv"
-            ),
-            licence=OGL,
-            attribution="Contains public sector information licensed under the Open Government Licence v3.0 (MHCLG)",
-            vintage="IoD2025, published 30 October 2025; ranks out of 33,755 LSOAs (2021) in England",
-            format="csv",
-            filename="File_7_IoD2025_All_Ranks_Scores_Deciles_Population_Denominators.csv",
-            local_patterns=("File_7_IoD2025*.csv",),
-            columns={
-                "lsoa_code": ("LSOA code (2021)",),
-                "la_code": ("Local Authority District code (2024)",),
-                "imd_score": ("Index of Multiple Deprivation (IMD) Score",),
-                "imd_rank": ("Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)",),
-                "imd_decile": ("Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)",),
-                "idaci_score": ("Income Deprivation Affecting Children Index (IDACI) Score (rate)",),
-                "idaci_rank": ("Income Deprivation Affecting Children Index (IDACI) Rank (where 1 is most deprived)",),
-                "idaci_decile": (
-                    "Income Deprivation Affecting Children Index (IDACI) Decile "
-                    "(where 1 is most deprived 10% of LSOAs)",
-                ),
-                "population": ("Total population: mid 2022",),
-            },
-            area_filter="la_code",
-        ),
-        Source(
-            key="census2021_age",
-            title="Census 2021 TS007A: Age by five-year age bands (LSOA 2021)",
-            publisher="Office for National Statistics (Nomis)",
-            url="https://www.nomisweb.co.uk/output/census/2021/census2021-ts007a.zip",
-            licence=OGL,
-            attribution="Source: Office for National Statistics licensed under the Open Government Licence v3.0",
-            vintage="Census Day, 21 March 2021",
-            format="csv",
-            archive_member="census2021-ts007a-lsoa.csv",
-            filename="census2021-ts007a-lsoa.csv",
-            local_patterns=("census2021-ts007a-lsoa*.csv",),
-            columns={
-                "lsoa_code": ("geography code",),
-                "all_ages": ("Age: Total",),
-                "children_0_4": ("Age: Aged 4 years and under",),
-            },
-            area_filter="lsoa",
-        ),
-        Source(
-            key="codepoint_open",
-            title="OS Code-Point Open (postcode unit centroids)",
-            publisher="Ordnance Survey",
-            url="https://api.os.uk/downloads/v1/products/CodePointOpen/downloads?area=GB&format=CSV&redirect",
-            licence="OS OpenData licence (Open Government Licence v3.0)",
-            attribution=(
-                "Contains OS data © Crown copyright and database right 2025; Contains Royal Mail data © Royal Mail "
-                "copyright and database right 2025; Contains National Statistics data © Crown copyright and "
-                "database right 2025"
-            ),
-            vintage="2025.4.0 (October 2025)",
-            format="csv",
-            archive_member="Data/CSV/*.csv",
-            filename="codepoint_open.csv",
-            local_patterns=("codepoint_open*.csv",),
-            columns={
-                "postcode": ("Postcode",),
-                "quality": ("Positional_quality_indicator",),
-                "easting": ("Eastings",),
-                "northing": ("Northings",),
-                "la_code": ("Admin_district_code",),
-                "ward_code": ("Admin_ward_code",),
-            },
-            area_filter="buffer",
-        ),
-        Source(
-            key="osm_overpass",
-            title="OpenStreetMap ways tagged highway=*, via the Overpass API",
-            publisher="OpenStreetMap contributors",
-            url=settings.overpass_url,
-            licence=ODBL,
-            attribution="© OpenStreetMap contributors (ODbL)",
-            vintage="live at download time (the date is recorded with the cached network)",
-            format="osm",
-            access="overpass",
-            local_patterns=("*.osm", "*.osm.bz2", "*.osm.pbf"),
-            columns={},
-            area_filter="buffer",
-        ),
-    ]
-}
+def load_sources(path: str | os.PathLike[str]) -> dict[str, Source]:
+    """Read and check a manifest of sources (``data/boundaries/sources.yaml``): source key -> entry, in file order.
+
+    The Overpass entry's URL is :data:`geoplan.settings.overpass_url`, so a deployment can use its own server.
+
+    Raises
+    ------
+    InputError
+        The file is missing, not valid YAML or not a mapping of entries, or an entry lacks a field or
+        has a wrong one; the one-line message names the file and the field (``<key>.<field>``).
+    """
+    path = Path(path)
+    entries = read_yaml(path, what="manifest of sources")
+    if not isinstance(entries, dict) or not entries:
+        msg = "empty or not a mapping of source keys to their fields"
+        raise InputError(msg, path=path)
+    sources = {}
+    for key, entry in entries.items():
+        if not isinstance(entry, dict):
+            msg = "not a mapping of source fields"
+            raise InputError(msg, path=path, field=str(key))
+        if entry.get("access") == "overpass":
+            entry = {**entry, "url": settings.overpass_url}
+        try:
+            sources[key] = Source.model_validate({**entry, "key": key})
+        except ValidationError as exc:
+            raise invalid_field(exc, path=path, within=str(key)) from None
+    return sources
+
+
+#: The manifest of sources, read once: source key -> entry.
+SOURCES: dict[str, Source] = load_sources(resources.sources_manifest())
 
 #: Column names of Code-Point Open, which ships without a header row.
 CODEPOINT_HEADER = (

@@ -126,7 +126,7 @@ class StudyArea:
 
 
 def _read_csv(key: str, path: Path, **kwargs: object) -> pd.DataFrame:
-    frame = read_csv(path, **kwargs)
+    frame = read_csv(path, limit_size=False, **kwargs)  # a published source file, national in size
     if frame.empty:
         msg = f"file has no rows ({get_source(key).title})"
         raise InputError(msg, path=path)

@@ -3,11 +3,11 @@
 Points join the network at the nearest point of the nearest edge; the access leg and the part
 of the edge up to its ends are walked at the profile's pace. Dijkstra (``scipy.sparse.csgraph``)
 runs from the venues, a block of venues at a time and bounded by the cutoff, and only the
-origin × venue pairs within it are kept (float32 minutes in a sparse table), so memory follows
+origin × venue pairs within it are kept (float64 minutes in a sparse table), so memory follows
 the pairs that can matter, not venues × network nodes. Because walking is symmetric, running
 from the venues gives the same answer as from each home (:mod:`geoplan.nearest` finds each home's
 nearest and second-nearest venue without any matrix). Without a network,
-:func:`crowfly_matrix` gives straight-line × circuity estimates, always marked ``method="crow-fly"``.
+:func:`geoplan.crowfly.crowfly_matrix` gives straight-line × circuity estimates, marked ``method="crow-fly"``.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
 from geoplan import settings
-from geoplan.cache import entry_path, hash_key, load_arrays, save_arrays
-from geoplan.errors import CacheError, InputError, NetworkUnavailableError
-from geoplan.network import Snap, WalkNetwork, WalkProfile, get_profile, study_area_network
+from geoplan.cache import entry_path, hash_key, load_entry, read_entry, save_arrays
+from geoplan.errors import InputError, NetworkUnavailableError
+from geoplan.network import Snap, Snapping, WalkNetwork, WalkProfile, get_profile, study_area_network
 from geoplan.points import as_points, check_extent
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 NEAREST_COLUMNS = ["origin_id", "nearest_id", "minutes", "second_id", "second_minutes", "snap_m", "too_far", "method"]
 
 #: Bumped when the matrix computation or its stored layout changes, so cached matrices are recomputed.
-MATRIX_VERSION = "tt-2"
+MATRIX_VERSION = "tt-3"
 
 #: Bytes of working memory one block of venues may take (Dijkstra's dense venue × node rows).
 BLOCK_BYTES = 256 * 2**20
@@ -46,7 +46,7 @@ BLOCK_BYTES = 256 * 2**20
 NETWORK = "network"
 CROW_FLY = "crow-fly"
 
-_PER_POINT_ARRAYS = ("origin_snap_m", "destination_snap_m", "origin_too_far", "destination_too_far")
+_ENTRY_KIND = "travel-times"
 
 
 @dataclass(eq=False)
@@ -58,7 +58,7 @@ class TravelTimeMatrix:
     origin_ids, destination_ids
         Row and column labels.
     table
-        Origin × destination CSR of float32 minutes; a stored entry means "reachable within the
+        Origin × destination CSR of float64 minutes; a stored entry means "reachable within the
         cutoff" (a pair 0 minutes apart is an explicit zero). A dense array given here (``inf``
         where unreachable) is stored the same way.
     method
@@ -67,10 +67,8 @@ class TravelTimeMatrix:
         The walking pace.
     cutoff_minutes
         The cutoff used, or ``None``.
-    origin_snap_m, destination_snap_m
-        Access-leg length of each point (``NaN`` for crow-fly).
-    origin_too_far, destination_too_far
-        Points farther than the snapping threshold from every walkable edge.
+    origin_snap, destination_snap
+        How the origins and the destinations joined the network (``None`` for crow-fly).
     circuity
         The circuity factor of a crow-fly matrix (``None`` for a network matrix).
     provenance
@@ -84,10 +82,8 @@ class TravelTimeMatrix:
     profile: str
     speed_kmh: float
     cutoff_minutes: float | None = None
-    origin_snap_m: np.ndarray | None = None
-    destination_snap_m: np.ndarray | None = None
-    origin_too_far: np.ndarray | None = None
-    destination_too_far: np.ndarray | None = None
+    origin_snap: Snapping | None = None
+    destination_snap: Snapping | None = None
     circuity: float | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     _dense: np.ndarray | None = field(default=None, init=False, repr=False)
@@ -95,7 +91,7 @@ class TravelTimeMatrix:
     def __post_init__(self) -> None:
         if not sparse.issparse(self.table):
             self.table = _csr_from_dense(np.asarray(self.table, dtype=float))
-        self.table = sparse.csr_array(self.table, dtype=np.float32)
+        self.table = sparse.csr_array(self.table, dtype=np.float64)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -158,7 +154,7 @@ class TravelTimeMatrix:
         keep = wanted[self.table.indices]
         rows = np.repeat(np.arange(self.shape[0]), np.diff(self.table.indptr))[keep]
         best = np.full(self.shape[0], np.inf)
-        np.minimum.at(best, rows, self.table.data[keep].astype(float))
+        np.minimum.at(best, rows, self.table.data[keep])
         return best
 
     def nearest(self) -> pd.DataFrame:
@@ -168,7 +164,7 @@ class TravelTimeMatrix:
         """
         rows = np.repeat(np.arange(self.shape[0]), np.diff(self.table.indptr))
         order = np.lexsort((self.table.indices, self.table.data, rows))
-        rows, data, cols = rows[order], self.table.data[order].astype(float), self.table.indices[order]
+        rows, data, cols = rows[order], self.table.data[order], self.table.indices[order]
         first = np.searchsorted(rows, np.arange(self.shape[0]))
         count = np.diff(np.r_[first, len(rows)])
         best = np.full((self.shape[0], 2), -1)
@@ -178,13 +174,7 @@ class TravelTimeMatrix:
             best[has, rank] = cols[first[has] + rank]
             minutes[has, rank] = data[first[has] + rank]
         return nearest_frame(
-            self.origin_ids,
-            self.destination_ids,
-            best,
-            minutes,
-            snap_m=self.origin_snap_m,
-            too_far=self.origin_too_far,
-            method=self.method,
+            self.origin_ids, self.destination_ids, best, minutes, snap=self.origin_snap, method=self.method
         )
 
     def save(self, path: str | Path) -> Path:
@@ -196,12 +186,14 @@ class TravelTimeMatrix:
             "indices": self.table.indices,
             "data": self.table.data,
         }
-        arrays.update({name: getattr(self, name) for name in _PER_POINT_ARRAYS if getattr(self, name) is not None})
+        for side, snap in (("origin", self.origin_snap), ("destination", self.destination_snap)):
+            if snap is not None:
+                arrays.update({f"{side}_snap_m": snap.distance_m, f"{side}_too_far": snap.too_far})
         meta = {
             name: getattr(self, name)
             for name in ("method", "profile", "speed_kmh", "cutoff_minutes", "circuity", "provenance")
         }
-        return save_arrays(path, arrays, {"kind": "travel-times", "version": MATRIX_VERSION, **meta})
+        return save_arrays(path, arrays, {"kind": _ENTRY_KIND, "version": MATRIX_VERSION, **meta})
 
     @classmethod
     def load(cls, path: str | Path) -> TravelTimeMatrix:
@@ -212,17 +204,13 @@ class TravelTimeMatrix:
         CacheError
             The file is missing, damaged or from another geoplan version (a damaged file is removed).
         """
-        matrix = _load_entry(Path(path))
-        if matrix is None:
-            msg = f"{path}: not a usable travel-time matrix file (missing, damaged or from another geoplan version)"
-            raise CacheError(msg)
-        return matrix
+        return _from_entry(*read_entry(path, kind=_ENTRY_KIND, version=MATRIX_VERSION, what="travel-time matrix"))
 
 
 def _csr_from_dense(dense: np.ndarray) -> sparse.csr_array:
     rows, cols = np.nonzero(np.isfinite(dense))
     indptr = np.searchsorted(rows, np.arange(dense.shape[0] + 1))
-    return sparse.csr_array((dense[rows, cols].astype(np.float32), cols, indptr), shape=dense.shape)
+    return sparse.csr_array((dense[rows, cols], cols, indptr), shape=dense.shape)
 
 
 def _stored(table: sparse.csr_array) -> np.ndarray:
@@ -231,20 +219,19 @@ def _stored(table: sparse.csr_array) -> np.ndarray:
     return mask
 
 
-def _load_entry(path: Path) -> TravelTimeMatrix | None:
-    entry = load_arrays(path)
-    if entry is None:
-        return None
-    arrays, meta = entry
-    if meta.pop("kind", None) != "travel-times" or meta.pop("version", None) != MATRIX_VERSION:
-        return None
+def _from_entry(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> TravelTimeMatrix:
     shape = (len(arrays["origin_ids"]), len(arrays["destination_ids"]))
+    snaps = {
+        f"{side}_snap": Snapping(arrays[f"{side}_snap_m"], arrays[f"{side}_too_far"])
+        for side in ("origin", "destination")
+        if f"{side}_snap_m" in arrays
+    }
     return TravelTimeMatrix(
         origin_ids=arrays["origin_ids"].tolist(),
         destination_ids=arrays["destination_ids"].tolist(),
         table=sparse.csr_array((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape),
         **meta,
-        **{name: arrays.get(name) for name in _PER_POINT_ARRAYS},
+        **snaps,
     )
 
 
@@ -254,8 +241,7 @@ def nearest_frame(
     best: np.ndarray,
     minutes: np.ndarray,
     *,
-    snap_m: np.ndarray | None,
-    too_far: np.ndarray | None,
+    snap: Snapping | None,
     method: str,
 ) -> pd.DataFrame:
     """The nearest-venue table from each origin's two best destination positions (``-1``: none) and minutes."""
@@ -265,8 +251,8 @@ def nearest_frame(
         found = (best[:, rank] >= 0) & np.isfinite(minutes[:, rank])
         frame[id_column] = np.where(found, ids[np.maximum(best[:, rank], 0)], None)
         frame[minutes_column] = np.where(found, minutes[:, rank], np.nan)
-    frame["snap_m"] = snap_m if snap_m is not None else np.nan
-    frame["too_far"] = too_far if too_far is not None else False
+    frame["snap_m"] = snap.distance_m if snap is not None else np.nan
+    frame["too_far"] = snap.too_far if snap is not None else False
     frame["method"] = method
     return frame[NEAREST_COLUMNS]
 
@@ -283,16 +269,51 @@ def check_cutoff(cutoff_minutes: float | None) -> float | None:
     return value
 
 
+def join_points(
+    network: WalkNetwork,
+    xy: np.ndarray,
+    ids: Sequence[object] | None,
+    *,
+    what: str,
+    max_snap_m: float | None,
+    check_bounds: bool,
+) -> tuple[list[str], Snap]:
+    """Label points (default: their positions), refuse any outside the network's extent if asked, and snap them."""
+    xy, labels = as_points(xy, ids)
+    if check_bounds:
+        check_extent(network, xy, labels, what=what)
+    return labels, network.snap(xy, max_snap_m=max_snap_m)
+
+
 @dataclass
 class PointLegs:
-    """How joined points reach their edge's ends: minutes to ``u`` and to ``v``, access leg included."""
+    """How joined points reach their edge's ends: the access leg, then along the edge to ``u`` or to ``v`` (minutes)."""
 
     joined: np.ndarray
     edge: np.ndarray
     u: np.ndarray
     v: np.ndarray
-    to_u: np.ndarray
-    to_v: np.ndarray
+    access: np.ndarray
+    along_u: np.ndarray
+    along_v: np.ndarray
+
+    @property
+    def to_u(self) -> np.ndarray:
+        """Minutes from each point to its edge's ``u`` end."""
+        return self.access + self.along_u
+
+    @property
+    def to_v(self) -> np.ndarray:
+        """Minutes from each point to its edge's ``v`` end."""
+        return self.access + self.along_v
+
+    def via_ends(self, at_u: np.ndarray, at_v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Minutes from each point through its ``u`` end and through its ``v`` end, given the minutes at those ends.
+
+        The access leg is added last, as the dense engine did, so every sum rounds the same way
+        and results equal that engine's to the last bit.
+        """
+        return (at_u + self.along_u) + self.access, (at_v + self.along_v) + self.access
 
 
 def point_legs(network: WalkNetwork, snap: Snap, pace: WalkProfile) -> PointLegs:
@@ -307,8 +328,9 @@ def point_legs(network: WalkNetwork, snap: Snap, pace: WalkProfile) -> PointLegs
         edge,
         network.edge_u[edge],
         network.edge_v[edge],
-        access + fraction * edge_minutes,
-        access + (1 - fraction) * edge_minutes,
+        access,
+        fraction * edge_minutes,
+        (1 - fraction) * edge_minutes,
     )
 
 
@@ -384,7 +406,8 @@ def same_edge_minutes(
     points = origins.joined[same]
     direct = (
         np.abs(origin_snap.fraction[points] - destination_snap.fraction[destination]) * edge_minutes[edge]
-        + (origin_snap.distance_m[points] + destination_snap.distance_m[destination]) / pace.metres_per_minute
+        + origin_snap.distance_m[points] / pace.metres_per_minute
+        + destination_snap.distance_m[destination] / pace.metres_per_minute
     )
     return same, direct
 
@@ -409,7 +432,8 @@ def _destination_blocks(
     end_node = np.concatenate([origins.u, origins.v])
     by_node = np.argsort(end_node, kind="stable")
     end_origin = np.tile(origins.joined, 2)[by_node]
-    end_leg = np.concatenate([origins.to_u, origins.to_v])[by_node]
+    end_along = np.concatenate([origins.along_u, origins.along_v])[by_node]
+    end_access = np.tile(origins.access, 2)[by_node]
     end_start = np.searchsorted(end_node[by_node], np.arange(n + 1))
     order = np.argsort(origins.edge, kind="stable")
     by_edge = (order, origins.edge[order])
@@ -426,7 +450,7 @@ def _destination_blocks(
         rows, points, minutes = (
             [np.repeat(row, count)],
             [end_origin[entry]],
-            [np.repeat(reached, count) + end_leg[entry]],
+            [(np.repeat(reached, count) + end_along[entry]) + end_access[entry]],
         )
         # an origin on the same edge as a destination can walk straight along it
         for block_row, destination in enumerate(destinations.joined[members]):
@@ -483,19 +507,17 @@ def travel_time_matrix(
     """
     pace = get_profile(profile)
     cutoff = check_cutoff(cutoff_minutes)
-    origins, origin_ids = as_points(origins, origin_ids)
-    destinations, destination_ids = as_points(destinations, destination_ids)
-    if check_bounds:
-        check_extent(network, origins, origin_ids, what="origin")
-        check_extent(network, destinations, destination_ids, what="destination")
-    origin_snap = network.snap(origins, max_snap_m=max_snap_m)
-    destination_snap = network.snap(destinations, max_snap_m=max_snap_m)
-    rows, cols, values = [np.zeros(0, dtype=np.int32)], [np.zeros(0, dtype=np.int32)], [np.zeros(0, dtype=np.float32)]
+    joining = {"max_snap_m": max_snap_m, "check_bounds": check_bounds}
+    origin_ids, origin_snap = join_points(network, origins, origin_ids, what="origin", **joining)
+    destination_ids, destination_snap = join_points(
+        network, destinations, destination_ids, what="destination", **joining
+    )
+    rows, cols, values = [np.zeros(0, dtype=np.int32)], [np.zeros(0, dtype=np.int32)], [np.zeros(0)]
     for destination, origin, minutes in _destination_blocks(network, origin_snap, destination_snap, pace, cutoff):
         rows.append(origin.astype(np.int32))
         cols.append(destination.astype(np.int32))
-        values.append(minutes.astype(np.float32))
-    shape = (len(origins), len(destinations))
+        values.append(minutes)
+    shape = (len(origin_ids), len(destination_ids))
     table = sparse.coo_array(
         (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=shape
     ).tocsr()
@@ -508,61 +530,9 @@ def travel_time_matrix(
         profile=pace.name,
         speed_kmh=pace.speed_kmh,
         cutoff_minutes=cutoff,
-        origin_snap_m=origin_snap.distance_m,
-        destination_snap_m=destination_snap.distance_m,
-        origin_too_far=origin_snap.too_far,
-        destination_too_far=destination_snap.too_far,
+        origin_snap=Snapping.of(origin_snap),
+        destination_snap=Snapping.of(destination_snap),
         provenance={k: network.provenance.get(k) for k in ("source", "source_sha256", "osm_date", "version")},
-    )
-
-
-#: Most origin × destination pairs of one crow-fly matrix: it is dense, 25 million pairs peak at about 1.2 GB.
-MAX_CROWFLY_PAIRS = 20_000_000
-
-
-def crowfly_matrix(
-    origins: np.ndarray,
-    destinations: np.ndarray,
-    *,
-    circuity: float,
-    origin_ids: list[str] | None = None,
-    destination_ids: list[str] | None = None,
-    profile: str | float | WalkProfile = "walk",
-    cutoff_minutes: float | None = None,
-) -> TravelTimeMatrix:
-    """Straight-line distance × ``circuity`` at the profile's pace: an estimate, marked ``crow-fly``."""
-    pace = get_profile(profile)
-    cutoff = check_cutoff(cutoff_minutes)
-    if not np.isfinite(circuity) or circuity < 1:
-        msg = f"circuity factor must be at least 1, got {circuity!r}"
-        raise InputError(msg, field="crowfly_circuity")
-    origins, origin_ids = as_points(origins, origin_ids)
-    destinations, destination_ids = as_points(destinations, destination_ids)
-    pairs = len(origins) * len(destinations)
-    if pairs > MAX_CROWFLY_PAIRS:
-        msg = (
-            f"{len(origins):,} origins × {len(destinations):,} destinations is {pairs:,} pairs; crow-fly estimates "
-            f"are made for at most {MAX_CROWFLY_PAIRS:,} at once (about 1 GB of memory)"
-        )
-        raise InputError(msg, field="origins")
-    distance = np.hypot(origins[:, None, 0] - destinations[None, :, 0], origins[:, None, 1] - destinations[None, :, 1])
-    minutes = distance * circuity / pace.metres_per_minute
-    if cutoff is not None:
-        minutes[minutes > cutoff] = np.inf
-    return TravelTimeMatrix(
-        origin_ids=origin_ids,
-        destination_ids=destination_ids,
-        table=minutes,
-        method=CROW_FLY,
-        profile=pace.name,
-        speed_kmh=pace.speed_kmh,
-        cutoff_minutes=cutoff,
-        origin_snap_m=np.full(len(origins), np.nan),
-        destination_snap_m=np.full(len(destinations), np.nan),
-        origin_too_far=np.zeros(len(origins), dtype=bool),
-        destination_too_far=np.zeros(len(destinations), dtype=bool),
-        circuity=float(circuity),
-        provenance={"circuity": float(circuity)},
     )
 
 
@@ -633,9 +603,12 @@ def study_area_travel_times(
         "venues": venue_ids,
     }
     cache_file = entry_path("traveltimes", hash_key(inputs, origins, venues)) if use_cache else None
-    if cache_file is not None and (cached := _load_entry(cache_file)) is not None:
-        return cached
+    cached = None if cache_file is None else load_entry(cache_file, kind=_ENTRY_KIND, version=MATRIX_VERSION)
+    if cached is not None:
+        return _from_entry(*cached)
     if network is None:
+        from geoplan.crowfly import crowfly_matrix
+
         matrix = crowfly_matrix(
             origins,
             venues,
@@ -680,6 +653,8 @@ def travel_times_to_points(
         travel_times.profile, travel_times.speed_kmh, settings.steps_extra_minutes.get(travel_times.profile, 0.0)
     )
     if travel_times.method == CROW_FLY:
+        from geoplan.crowfly import crowfly_matrix
+
         extra = crowfly_matrix(
             origins,
             targets,

@@ -62,8 +62,11 @@ def normalise_postcode(value: str) -> str:
     return f"{compact[:-3]} {compact[-3:]}" if len(compact) > 3 else compact
 
 
-def read_facts_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
-    """Read a project facts CSV as strings, checking it exists, is not empty and has ``required`` columns."""
+def read_facts_csv(path: Path, required: tuple[str, ...], *, what: str) -> pd.DataFrame:
+    """Read a project facts CSV as strings, checking it exists, is not empty, has ``required`` columns and unique ids.
+
+    The first required column is the id of each ``what`` (``venue``, ``session``).
+    """
     frame = read_csv(path)
     missing = [column for column in required if column not in frame.columns]
     if missing:
@@ -72,14 +75,12 @@ def read_facts_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     if frame.empty:
         msg = "file has a header but no rows"
         raise InputError(msg, path=path)
+    id_column = required[0]
+    duplicated = frame[id_column][frame[id_column].duplicated()]
+    if not duplicated.empty:
+        msg = f"duplicate {what} id {duplicated.iloc[0]!r}"
+        raise InputError(msg, path=path, line=csv_line(path, int(duplicated.index[0])), field=id_column)
     return frame
-
-
-def _first_duplicate(values: pd.Series) -> tuple[int, str] | None:
-    duplicated = values[values.duplicated()]
-    if duplicated.empty:
-        return None
-    return int(duplicated.index[0]), str(duplicated.iloc[0])
 
 
 def load_venues(path: str | Path, postcodes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -104,11 +105,7 @@ def load_venues(path: str | Path, postcodes: gpd.GeoDataFrame) -> gpd.GeoDataFra
         postcode, or a postcode that is not in the postcode layer.
     """
     path = Path(path)
-    venues = read_facts_csv(path, VENUE_COLUMNS)
-    duplicate = _first_duplicate(venues["venue_id"])
-    if duplicate is not None:
-        msg = f"duplicate venue id {duplicate[1]!r}"
-        raise InputError(msg, path=path, line=csv_line(path, duplicate[0]), field="venue_id")
+    venues = read_facts_csv(path, VENUE_COLUMNS, what="venue")
     lookup = postcodes.set_index("postcode").geometry
     points = []
     for index, venue in venues.iterrows():
@@ -143,11 +140,7 @@ def load_sessions(path: str | Path, venue_ids: pd.Series) -> pd.DataFrame:
     ``sessions_per_week`` and ``capacity`` become floats (``capacity`` NaN where unknown).
     """
     path = Path(path)
-    sessions = read_facts_csv(path, SESSION_COLUMNS)
-    duplicate = _first_duplicate(sessions["session_id"])
-    if duplicate is not None:
-        msg = f"duplicate session id {duplicate[1]!r}"
-        raise InputError(msg, path=path, line=csv_line(path, duplicate[0]), field="session_id")
+    sessions = read_facts_csv(path, SESSION_COLUMNS, what="session")
     known = set(venue_ids)
     for index, session in sessions.iterrows():
         if session["venue_id"] not in known:

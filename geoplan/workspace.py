@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING
 
 from geoplan import settings
 from geoplan.errors import NetworkUnavailableError
+from geoplan.fetch.http import announce
+from geoplan.fetch.provenance import FetchResult
 from geoplan.network import WalkNetwork, WalkProfile, get_profile, study_area_network
+from geoplan.sources import get_source
 from geoplan.studyarea import StudyArea, load_study_area
 
 if TYPE_CHECKING:
@@ -117,6 +120,32 @@ class Workspace:
             msg = f"no walking network for {self.area.name}: name an OSM file in the area's catalogue (network.osm_file) or run 'geoplan data fetch'"
             raise NetworkUnavailableError(msg)
         return network  # type: ignore[return-value]
+
+    def download_network(self) -> FetchResult:
+        """Download the area's walking network from Overpass into the network cache, unless it is there.
+
+        The network is fetched and built exactly as :attr:`network` asks for it (same outline and
+        margin), so later runs find it cached. An area whose catalogue names an OSM file, or whose
+        network is cached already, needs no download (the result says skipped).
+
+        Raises
+        ------
+        NetworkUnavailableError
+            Overpass cannot be reached or returns no usable network.
+        """
+        source = get_source("osm_overpass")
+        cache = Path(settings.cache_dir) / "networks"
+        osm_file = self.area.catalogue.network.osm_file
+        if osm_file is not None:
+            return FetchResult(source.key, cache, str(osm_file), 0, skipped=True)
+        with self._lock:
+            network = study_area_network(self.area, fetch=False)
+            skipped = network is not None
+            if not skipped:
+                announce(source, settings.overpass_url)
+                network = study_area_network(self.area, fetch=True)
+            self._network = network
+        return FetchResult(source.key, cache, settings.overpass_url, len(network.edge_u), skipped=skipped)
 
     @property
     def method(self) -> str:

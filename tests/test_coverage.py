@@ -71,8 +71,7 @@ def test_coverage_matches_an_independent_crow_fly_count(bexley, travel_times, ce
     minutes = straight_line_minutes(bexley, list(centres))
     expected = int(bexley.children.loc[minutes <= 15, "children_0_4"].sum())
     assert result.overall.loc[15.0, "covered"] == expected
-    # travel-time matrices hold float32 minutes: equal to about 1e-7 of the value
-    np.testing.assert_allclose(travel_times.minutes_to_nearest(list(centres)), minutes, rtol=1e-6)
+    np.testing.assert_allclose(travel_times.minutes_to_nearest(list(centres)), minutes, rtol=1e-12)
 
 
 def test_more_venues_never_cover_fewer_children(bexley, travel_times) -> None:

@@ -22,8 +22,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 #: Top-level folders that are not part of a source distribution: version control, environments,
-#: build output, caches and results (``data/`` holds only the cache's manifest).
-NOT_SOURCE = {".git", ".venv", "build", "dist", "geoplan.egg-info", ".pytest_cache", "out", "data"}
+#: build output, caches and results (``data/boundaries/sources.yaml``, the manifest of sources, goes into the wheel).
+NOT_SOURCE = {".git", ".venv", "build", "dist", "geoplan.egg-info", ".pytest_cache", "out"}
 #: Files ``geoplan run`` writes for the default area.
 RUN_OUTPUTS = ("bexley-gaps.gpkg", "bexley-gaps.csv", "bexley-map.html", "bexley-map.png", "bexley-report.html")
 #: A proxy address nothing listens on: every HTTP(S) request fails at once.
@@ -126,7 +126,8 @@ def test_wheel_finds_catalogues_scenarios_and_app_inside_the_package(installed: 
         "import json, geoplan; from geoplan import resources, settings; print(json.dumps({"
         "'package': geoplan.__file__, 'layers': str(resources.layers_dir()), 'scenarios': "
         "sorted(p.name for p in resources.scenarios_dir().glob('*.yaml')), 'app': str(resources.app_file()), "
-        "'app_exists': resources.app_file().is_file(), 'area': str(settings.default_area)}))"
+        "'app_exists': resources.app_file().is_file(), 'area': str(settings.default_area), "
+        "'sources': str(resources.sources_manifest())}))"
     )
     env = {key: value for key, value in os.environ.items() if not key.startswith("GEOPLAN_")}
     found = json.loads(_run([str(python), "-c", script], cwd=tmp_path, env=env).stdout)
@@ -136,6 +137,7 @@ def test_wheel_finds_catalogues_scenarios_and_app_inside_the_package(installed: 
     assert Path(found["area"]).is_file() and Path(found["area"]).parent == Path(found["layers"])
     assert found["scenarios"] == sorted(path.name for path in (REPO / "scenarios").glob("*.yaml"))
     assert found["app_exists"] and Path(found["app"]).is_relative_to(package)
+    assert Path(found["sources"]) == package / "shipped" / "data" / "boundaries" / "sources.yaml"
 
 
 def _command_paths(command: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

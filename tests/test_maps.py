@@ -14,11 +14,13 @@ from browser import open_page
 
 from geoplan import settings
 from geoplan.cli import main
+from geoplan.errors import InputError
 from geoplan.outputs.committee import committee_figure, committee_map, load_committee
 from geoplan.outputs.figure import build_figure, write_png
 from geoplan.outputs.leaflet import leaflet_assets, map_summary, render_html, write_map
 from geoplan.outputs.maps import build_map, top_gap_areas
-from geoplan.outputs.style import DECILE_COLORS, SYMBOL_MARKERS
+from geoplan.outputs.style import CODE_LABELS, DECILE_COLORS, SYMBOL_MARKERS, load_code_labels, words
+from geoplan.venues import STATUSES_2021
 from geoplan.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
@@ -474,3 +476,32 @@ def test_basemap_is_an_online_option_credited_to_openstreetmap(committee: object
     assert "tile.openstreetmap.org" not in offline and "OpenStreetMap contributors" not in offline
     assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in online
     assert "OpenStreetMap contributors (ODbL)" in online
+
+
+def test_every_code_in_the_shipped_files_has_plain_words(mirror: Path) -> None:
+    # The codes each shipped area's venue and session files use, read straight from the CSVs.
+    columns = {"age_group": "sessions.csv", "provider": "sessions.csv", "frequency": "sessions.csv"}
+    for folder in sorted(path for path in (REPO / "layers").iterdir() if path.is_dir()):
+        for column, name in columns.items():
+            used = set(pd.read_csv(folder / name, dtype=str)[column].dropna())
+            assert used <= set(getattr(CODE_LABELS, column)), (folder.name, column)
+    assert set(CODE_LABELS.status_2021) == set(STATUSES_2021) - {"n/a"}
+    assert words("under_1", CODE_LABELS.age_group) == "babies under 1"
+    assert words("stay_and_play", CODE_LABELS.age_group) == "stay and play"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("age_group: {}\nprovider: {}\nfrequency: {}\n", "field 'status_2021': Field required"),
+        ("age_group: {}\nprovider: {}\nfrequency: {}\nstatus_2021: {}\nsizes: {}\n", "field 'sizes'"),
+        ("age_group: {under_1: [babies]}\nprovider: {}\nfrequency: {}\nstatus_2021: {}\n", "age_group.under_1"),
+        ("age_group: {under_1: babies\n", "line 2: not valid YAML"),
+    ],
+)
+def test_a_broken_labels_file_is_a_one_line_error(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "labels.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=re.escape(message)) as info:
+        load_code_labels(path)
+    assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)

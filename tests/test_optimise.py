@@ -330,9 +330,9 @@ def test_from_workspace_equals_cost_matrix_model(bexley_area) -> None:
     }
     children = bexley_area.children
     weights = children["children_0_4"].to_numpy(float) * (1 + (10 - children["idaci_decile"].to_numpy(float)) / 9)
-    cols = [matrix.destination_ids.index(v) for v in model.facility_ids]
+    cols = [matrix.destination_ids.index(v) for v in model.problem.facility_ids]
     reference = spopt_mclp(
-        Instance(matrix.minutes[:, cols], weights, model.facility_ids, model.demand_ids),
+        Instance(matrix.minutes[:, cols], weights, model.problem.facility_ids, model.problem.demand_ids),
         k=5,
         minutes=15,
         locked=tuple(lock),
@@ -349,12 +349,12 @@ def test_from_workspace_with_real_travel_times(bexley_area) -> None:
     model.solve()
     assert model.status == "optimal" and set(lock) <= set(model.selected)
     assert set(model.candidates["kind"]) == {"childrens_centre", "send_hub"}
-    cost, weights = model.cost, model.weights
+    cost, weights = model.problem.cost, model.problem.weights
     reachable = np.isfinite(cost).any(axis=1)
     best = np.inf
     for sites in itertools.combinations(range(cost.shape[1]), 3):
         nearest = cost[:, list(sites)].min(axis=1)[reachable]
-        if set(model.locked) <= set(sites) and np.isfinite(nearest).all():
+        if set(model.problem.locked) <= set(sites) and np.isfinite(nearest).all():
             best = min(best, float((weights[reachable] * nearest).sum()))
     assert model.objective == pytest.approx(best)
 
@@ -567,7 +567,9 @@ def test_from_geodataframe_equals_cost_matrix_model(
     }
     model = PMedian.from_geodataframe(demand, sites, **args).solve()
     assert model.objective == pytest.approx(spopt_pmedian(bexley_small, k=4), rel=1e-9)
-    assert model.demand_ids == bexley_small.demand_ids and model.facility_ids == bexley_small.facility_ids
+    assert (
+        model.problem.demand_ids == bexley_small.demand_ids and model.problem.facility_ids == bexley_small.facility_ids
+    )
     mclp = MaximalCovering.from_geodataframe(demand, sites, max_minutes=15, **args | {"locked": ["cc-danson"]}).solve()
     assert mclp.objective == pytest.approx(spopt_mclp(bexley_small, k=4, minutes=15, locked=("cc-danson",)))
 

@@ -18,6 +18,7 @@ from icalendar import Calendar
 from geoplan.errors import InputError
 from geoplan.outreach import (
     OutreachRule,
+    VisitTerms,
     child_weights,
     explain_shortfall,
     greedy_visits,
@@ -64,8 +65,8 @@ TINY_WEIGHTS = np.array([3.0, 3.0, 2.5, 2.5])
 
 
 def test_tiny_instance_milp_beats_greedy_with_known_optimum() -> None:
-    exact = solve_visits(TINY_REACH, TINY_WEIGHTS, months=1, visits_per_month=2)
-    greedy = greedy_visits(TINY_REACH, TINY_WEIGHTS, months=1, visits_per_month=2)
+    exact = solve_visits(TINY_REACH, TINY_WEIGHTS, VisitTerms(months=1, visits_per_month=2))
+    greedy = greedy_visits(TINY_REACH, TINY_WEIGHTS, VisitTerms(months=1, visits_per_month=2))
     # g1 + g2 reach everyone: 3 + 3 + 2.5 + 2.5 = 11; greedy takes g0 (6) first, then 2.5 more.
     assert exact.objective == pytest.approx(11.0)
     assert exact.visits[:, 0].tolist() == [False, True, True]
@@ -75,7 +76,7 @@ def test_tiny_instance_milp_beats_greedy_with_known_optimum() -> None:
 
 
 def test_tiny_instance_rule_forces_a_group() -> None:
-    exact = solve_visits(TINY_REACH, TINY_WEIGHTS, months=1, visits_per_month=2, rules=[([0], 1)])
+    exact = solve_visits(TINY_REACH, TINY_WEIGHTS, VisitTerms(months=1, visits_per_month=2, rules=[([0], 1)]))
     assert exact.visits[0, 0] and exact.visits.sum() == 2
     assert exact.objective == pytest.approx(8.5)
 
@@ -83,15 +84,17 @@ def test_tiny_instance_rule_forces_a_group() -> None:
 def test_tiny_instance_repeat_value_over_two_months() -> None:
     # One visit a month, q = 0.5. By hand: {g1, g2} 3 + 2.5 + 3 + 2.5 = 11; {g0, g1} x 3*1.5 + y 3 + p 2.5 = 10;
     # {g0, g2} 10; {g0, g0} 6*1.5 = 9; {g1, g1} and {g2, g2} 5.5*1.5 = 8.25.
-    exact = solve_visits(TINY_REACH, TINY_WEIGHTS, months=2, visits_per_month=1, repeat_value=0.5)
+    exact = solve_visits(TINY_REACH, TINY_WEIGHTS, VisitTerms(months=2, visits_per_month=1, repeat_value=0.5))
     assert exact.objective == pytest.approx(11.0)
     assert sorted(np.flatnonzero(exact.visits.any(axis=1))) == [1, 2]
     # Only g0 may be visited in month 1 (a rule on g0 for every month forces g0 twice): 6 * 1.5.
-    forced = solve_visits(TINY_REACH, TINY_WEIGHTS, months=2, visits_per_month=1, rules=[([0], 1)], repeat_value=0.5)
+    forced = solve_visits(
+        TINY_REACH, TINY_WEIGHTS, VisitTerms(months=2, visits_per_month=1, rules=[([0], 1)], repeat_value=0.5)
+    )
     assert forced.objective == pytest.approx(9.0)
     assert forced.visits[0].all()
     full_repeat = solve_visits(
-        TINY_REACH, TINY_WEIGHTS, months=2, visits_per_month=1, rules=[([0], 1)], repeat_value=1.0
+        TINY_REACH, TINY_WEIGHTS, VisitTerms(months=2, visits_per_month=1, rules=[([0], 1)], repeat_value=1.0)
     )
     assert full_repeat.objective == pytest.approx(12.0)
 
@@ -100,10 +103,10 @@ def test_two_monthly_rule_windows() -> None:
     # Group 2 reaches nobody of weight; a 2-monthly rule on it must still put it in months (1 or 2) and (2 or 3).
     reach = np.array([[1, 0, 0], [0, 1, 0]], dtype=bool)
     weights = np.array([5.0, 4.0])
-    exact = solve_visits(reach, weights, months=3, visits_per_month=1, rules=[([2], 2)], repeat_value=0.0)
+    exact = solve_visits(reach, weights, VisitTerms(months=3, visits_per_month=1, rules=[([2], 2)], repeat_value=0.0))
     assert exact.visits[2, 1] and exact.visits[2].sum() == 1
     assert exact.objective == pytest.approx(9.0)
-    greedy = greedy_visits(reach, weights, months=3, visits_per_month=1, rules=[([2], 2)], repeat_value=0.0)
+    greedy = greedy_visits(reach, weights, VisitTerms(months=3, visits_per_month=1, rules=[([2], 2)], repeat_value=0.0))
     assert greedy.status == "heuristic"
     assert greedy.visits[2, 0:2].any() and greedy.visits[2, 1:3].any()
 
@@ -141,8 +144,8 @@ def test_milp_matches_brute_force_on_real_bexley_groups(bexley, travel_times) ->
     assert len(rules[0][0]) > 0
     for q in (0.0, 0.5):
         expected = _brute_force(reach, weights, 2, 2, rules, q)
-        exact = solve_visits(reach, weights, months=2, visits_per_month=2, rules=rules, repeat_value=q)
-        greedy = greedy_visits(reach, weights, months=2, visits_per_month=2, rules=rules, repeat_value=q)
+        exact = solve_visits(reach, weights, VisitTerms(months=2, visits_per_month=2, rules=rules, repeat_value=q))
+        greedy = greedy_visits(reach, weights, VisitTerms(months=2, visits_per_month=2, rules=rules, repeat_value=q))
         assert exact.objective == pytest.approx(expected, rel=1e-9)
         assert greedy.objective <= expected + 1e-9
 
@@ -289,7 +292,7 @@ def test_visit_dates() -> None:
 @pytest.mark.parametrize(("months", "visits"), [(0, 12), (3, 0), (-1, 5), (25, 5), (3, 101), (2.5, 3), (True, 3)])
 def test_bad_plan_sizes(months: int, visits: int) -> None:
     with pytest.raises(InputError, match=r"whole number from 1 to (24|100)"):
-        solve_visits(TINY_REACH, TINY_WEIGHTS, months=months, visits_per_month=visits)
+        VisitTerms(months=months, visits_per_month=visits)
 
 
 @pytest.mark.parametrize(
@@ -333,7 +336,7 @@ def test_infeasible_rules_are_one_line_errors(bexley, travel_times) -> None:
         plan_outreach(Workspace(bexley), travel_times=travel_times, months=3, visits_per_month=3, rules=rules)
     assert "\n" not in str(info.value)
     with pytest.raises(InputError, match="cannot be met"):
-        solve_visits(TINY_REACH, TINY_WEIGHTS, months=1, visits_per_month=1, rules=[([0], 1), ([1], 1)])
+        solve_visits(TINY_REACH, TINY_WEIGHTS, VisitTerms(months=1, visits_per_month=1, rules=[([0], 1), ([1], 1)]))
     one = [OutreachRule(name="all", ward_codes=tuple(bexley.wards["ward_code"]), every_months=1)]
     single = plan_outreach(Workspace(bexley), travel_times=travel_times, months=1, visits_per_month=1, rules=one)
     assert single.visits.shape[0] == 1

@@ -26,6 +26,7 @@ from geoplan.scenarios import (
     run_scenario,
     scenario_yaml,
 )
+from geoplan.scenarios.edits import EditHistory
 from geoplan.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
@@ -356,6 +357,8 @@ def test_bad_credentials_files_are_refused(tmp_path: Path, users: object, mode: 
 def test_undo_redo_and_unsaved_edits(resources) -> None:
     session = PlannerSession(resources)
     assert not session.unsaved and not session.can_undo
+    with pytest.raises(InputError, match="nothing to undo"):
+        session.undo()
     session.toggle_venue("cc-north-cray", False)
     session.move_session("greenmead-baby-bank", "lib-thamesmead")
     assert session.unsaved and len(session.scenario.changes) == 2
@@ -369,6 +372,29 @@ def test_undo_redo_and_unsaved_edits(resources) -> None:
     assert session.scenario.name == "north-cray-closed" and not session.unsaved
     with pytest.raises(InputError, match="letters, digits and dashes"):
         session.rename("../../etc/passwd")
+
+
+def test_edit_history_keeps_the_last_edits_and_moves_only_once_committed() -> None:
+    shipped = sorted(list_scenarios(SCENARIO_DIR), key=lambda scenario: scenario.name)
+    history = EditHistory(limit=2)
+    for scenario in shipped[:3]:
+        history.record(scenario)
+    assert history.replaced == shipped[1:3] and history.undone == []
+
+    def refuse(scenario: object) -> None:
+        msg = "the engine refuses it"
+        raise InputError(msg)
+
+    with pytest.raises(InputError, match="refuses"):
+        history.undo(shipped[3], refuse)
+    assert history.replaced == shipped[1:3] and history.undone == []
+    committed = []
+    history.undo(shipped[3], committed.append)
+    assert committed == [shipped[2]] and history.replaced == [shipped[1]] and history.undone == [shipped[3]]
+    history.redo(shipped[2], committed.append)
+    assert committed[-1] == shipped[3] and history.replaced == shipped[1:3] and history.undone == []
+    with pytest.raises(InputError, match="nothing to redo"):
+        history.redo(shipped[3], committed.append)
 
 
 def test_page_address_token_restores_the_scenario(resources) -> None:

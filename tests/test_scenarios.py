@@ -10,12 +10,15 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from pyproj import Transformer
 
 from geoplan import settings
 from geoplan.cli import main
 from geoplan.errors import ScenarioError
+from geoplan.outputs.committee import committee_area
+from geoplan.planner import PlannerSession
 from geoplan.scenarios import (
     SCENARIO_DIR,
     apply_scenario,
@@ -23,11 +26,14 @@ from geoplan.scenarios import (
     compare,
     list_scenarios,
     load_scenario,
+    run_scenario,
     scenario_yaml,
 )
+from geoplan.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
 BEXLEY = REPO / "layers" / "bexley.yaml"
+NEW_SOUTHGATE = REPO / "layers" / "new-southgate.yaml"
 BEFORE, ONE_CENTRE, ADOPTED, NORTH_CRAY = (
     "bexley-2021-before",
     "bexley-2021-option2-one-centre",
@@ -483,3 +489,77 @@ def test_profile_is_a_name_or_a_speed_as_in_the_cli(bexley, tmp_path: Path):
     assert "line 5, field 'settings.profile'" in str(caught.value) and "speed in km/h" in str(caught.value)
     with pytest.raises(ScenarioError, match="positive number of km/h"):
         load_scenario(write(tmp_path, head.format("-3"), "negative.yaml"))
+
+
+def test_scenario_without_base_is_for_the_area_it_runs_on(bexley, mirror: Path, tmp_path: Path):
+    """Nothing may be Bexley-only: a file naming no ``base`` is measured on the study area it is run on."""
+    body = "version: 1\nname: no-bowes-road\ntitle: Bowes Road Library closes\nchanges:\n  - close: [lib-bowes-road]\n"
+    path = write(tmp_path, body, "no-base.yaml")
+    # Without a study area it is for the default one (Bexley), which has no Bowes Road Library.
+    assert load_scenario(path).base_path() == Path(settings.default_area).resolve()
+    with pytest.raises(
+        ScenarioError, match=r"line 5, field 'changes\[0\]\.close\[0\]': unknown venue id 'lib-bowes-road'"
+    ):
+        apply_scenario(bexley, load_scenario(path))
+    workspace = Workspace(NEW_SOUTHGATE, data_dir=mirror)
+    comparison = run_scenario(path, workspace=workspace)
+    summary = comparison.summary
+    # Children 0-4 of New Southgate ward, read here from the raw census and lookup files.
+    lookup = pd.read_csv(next((mirror / "raw" / "lookups").glob("*boundsgreen.csv")))
+    census = pd.read_csv(next((mirror / "raw" / "population").glob("*boundsgreen.csv"))).set_index("geography code")
+    lsoas = lookup.loc[lookup["WD25CD"] == "E05013686", "LSOA21CD"]
+    assert summary["children"] == census.loc[lsoas, "Age: Aged 4 years and under"].sum() == 674
+    # The programme's centres are the venue file's libraries and centres with a postcode (located).
+    venues = pd.read_csv(REPO / "layers" / "new-southgate" / "venues.csv", keep_default_na=False)
+    centres = set(venues.loc[venues["kind"].isin(["library", "childrens_centre"]), "venue_id"])
+    located = set(venues.loc[venues["venue_id"].isin(centres) & venues["postcode"].ne(""), "venue_id"])
+    assert (summary["centres_before"], summary["centres_after"]) == (len(centres), len(centres) - 1) == (9, 8)
+    travel_times = workspace.travel_times("buggy")
+    area = workspace.area
+    assert summary["covered_before"] == children_within(area, travel_times, located) == 551
+    assert summary["covered_after"] == children_within(area, travel_times, located - {"lib-bowes-road"})
+    assert summary["covered_after"] < summary["covered_before"]
+    assert comparison.method == "network"
+    # The report (--area) and the planner take the file for their study area too, and save it naming it.
+    assert committee_area([str(path)], area=NEW_SOUTHGATE) == NEW_SOUTHGATE.resolve()
+    session = PlannerSession(workspace)
+    session.load_scenario_yaml(path.read_bytes(), filename="no-base.yaml")
+    assert session.metrics()["covered"] == summary["covered_after"]
+    assert "base: new-southgate\n" in session.to_scenario_yaml()
+    assert "base:" not in scenario_yaml(load_scenario(path))
+
+
+def test_base_error_says_what_base_accepts(tmp_path: Path):
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(write(tmp_path, "version: 1\nname: empty-base\ntitle: Empty base\nbase: ''\n"))
+    message = str(caught.value)
+    assert "line 4, field 'base'" in message and "(bexley, new-southgate)" in message
+    assert "without base, a scenario is for the study area it is run on" in message
+
+
+def test_cli_scenario_commands_take_the_area_for_a_file_without_base(
+    mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.setattr(settings, "data_dir", mirror)
+    body = "version: 1\nname: no-bowes-road\ntitle: Bowes Road Library closes\nchanges:\n  - close: [lib-bowes-road]\n"
+    path = write(tmp_path, body, "no-base.yaml")
+    area = str(NEW_SOUTHGATE)
+    code, stdout, stderr = run_cli(monkeypatch, capsys, "scenario", "validate", str(path), "--area", area)
+    assert (code, stderr) == (0, "")
+    assert stdout.strip().endswith("(no-bowes-road, 1 change, 8 centres)")
+    code, stdout, _ = run_cli(monkeypatch, capsys, "scenario", "run", str(path), "--area", area, "--json")
+    assert code == 0
+    expected = run_scenario(path, workspace=Workspace(NEW_SOUTHGATE, data_dir=mirror)).summary
+    summary = json.loads(stdout)["summary"]
+    assert (
+        (summary["children"], summary["covered_before"])
+        == (expected["children"], expected["covered_before"])
+        == (
+            674,
+            551,
+        )
+    )
+    assert summary["covered_after"] == expected["covered_after"]
+    # Without --area the file is for the default study area, which has no Bowes Road Library.
+    code, _, stderr = run_cli(monkeypatch, capsys, "scenario", "validate", str(path))
+    assert code == 2 and "unknown venue id 'lib-bowes-road'" in stderr

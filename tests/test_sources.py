@@ -26,6 +26,7 @@ from geoplan.sources import (
     embedded_areas,
     find_local,
     get_source,
+    load_sources,
     match_files,
 )
 
@@ -132,6 +133,72 @@ def test_manifest_md_is_the_generated_table() -> None:
     assert text == manifest_markdown(), "regenerate MANIFEST.md with geoplan.fetch.manifest_markdown()"
     for source in SOURCES.values():
         assert source.url in text and (source.filename is None or f"sources/{source.filename}" in text)
+
+
+def _tuples(value: object) -> object:
+    if isinstance(value, list):
+        return tuple(value)
+    return {name: _tuples(item) for name, item in value.items()} if isinstance(value, dict) else value
+
+
+def test_manifest_is_read_from_the_shipped_yaml_file() -> None:
+    path = resources.sources_manifest()
+    assert path == REPO / "data" / "boundaries" / "sources.yaml"
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert list(SOURCES) == list(entries)
+    for key, entry in entries.items():
+        source = SOURCES[key]
+        assert {name: getattr(source, name) for name in entry} == _tuples(entry)
+        assert source.url == entry.get("url", settings.overpass_url)
+        assert source.model_dump(exclude_defaults=True).keys() <= {"key", "url", *entry}
+
+
+def test_overpass_url_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "overpass_url", "https://overpass.example.org/api/interpreter")
+    sources = load_sources(resources.sources_manifest())
+    assert sources["osm_overpass"].url == "https://overpass.example.org/api/interpreter"
+    assert {key: source for key, source in sources.items() if key != "osm_overpass"} == {
+        key: source for key, source in SOURCES.items() if key != "osm_overpass"
+    }
+
+
+BROKEN_MANIFESTS = [
+    ("  licence: OS OpenData licence (Open Government Licence v3.0)\n", "", "codepoint_open.licence", "Field required"),
+    (
+        "  access: arcgis\n  filename: Lower_layer",
+        "  access: ftp\n  filename: Lower_layer",
+        "lsoa21_boundaries.access",
+        "Input should be 'file', 'arcgis' or 'overpass'",
+    ),
+    ("  format: osm\n", "  format: osm\n  licnce: ODbL\n", "osm_overpass.licnce", "Extra inputs are not permitted"),
+    (
+        "    lsoa_code: [LSOA21CD]\n    lsoa_name:",
+        "    lsoa_code: LSOA21CD\n    lsoa_name:",
+        "lsoa21_boundaries.columns.lsoa_code",
+        "Input should be a valid tuple",
+    ),
+    (
+        "wards:\n  title: Wards",
+        "wards: Wards\nformer_wards:\n  title: Wards",
+        "wards",
+        "not a mapping of source fields",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message"), BROKEN_MANIFESTS, ids=[case[2] for case in BROKEN_MANIFESTS]
+)
+def test_broken_manifest_is_one_line_naming_file_and_field(
+    tmp_path: Path, old: str, new: str, field: str, message: str
+) -> None:
+    text = resources.sources_manifest().read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path = tmp_path / "sources.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(InputError, match=f"^{re.escape(f'{path}, field {field!r}: {message}')}") as error:
+        load_sources(path)
+    assert "\n" not in str(error.value)
 
 
 def test_data_sources_command_lists_the_manifest() -> None:

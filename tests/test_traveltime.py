@@ -16,13 +16,16 @@ import shapely
 from fixtures_network import BOUNDS_GREEN, NEWPORT, POIS, grid, hand_network, network_cache, newport  # noqa: F401
 
 from geoplan import settings
+from geoplan.cache import save_arrays
+from geoplan.crowfly import crowfly_matrix
 from geoplan.errors import CacheError, InputError, NetworkUnavailableError
 from geoplan.nearest import nearest_destinations, nearest_venue
 from geoplan.network import WalkNetwork, get_profile, walk_graph_from_file
 from geoplan.points import read_points_csv
 from geoplan.traveltime import (
+    MATRIX_VERSION,
     TravelTimeMatrix,
-    crowfly_matrix,
+    source_node_minutes,
     study_area_travel_times,
     travel_time_matrix,
 )
@@ -62,7 +65,7 @@ def test_points_on_edges_by_hand() -> None:
     assert matrix.minutes[0, 0] == pytest.approx((30 + 80 + 60 + 10) / 80)
     # origin on the venue's edge walks straight along it: 0 access + 50 m + 10 m
     assert matrix.minutes[1, 0] == pytest.approx(60 / 80)
-    assert matrix.origin_snap_m == pytest.approx([30.0, 0.0])
+    assert matrix.origin_snap.distance_m == pytest.approx([30.0, 0.0])
     nearest = matrix.nearest()
     assert list(nearest.columns[:6]) == ["origin_id", "nearest_id", "minutes", "second_id", "second_minutes", "snap_m"]
     assert nearest["nearest_id"].tolist() == ["0", "0"] and nearest["second_id"].isna().all()
@@ -99,7 +102,7 @@ def test_cutoff_sparse_and_nearest(newport, osm_dir: Path) -> None:
     assert np.allclose(near["second_minutes"][ok], full.minutes[np.arange(800), order[:, 1]][ok])
     assert (near["minutes"][ok] <= near["second_minutes"][ok]).all()
     # far points are flagged, not snapped, and unreachable
-    far = full.origin_too_far
+    far = full.origin_snap.too_far
     assert near.loc[far, "minutes"].isna().all() and (near.loc[far, "snap_m"] > 250).all()
     assert near.loc[~far, "snap_m"].le(250).all()
     # unreachable within the cutoff: an empty value
@@ -108,6 +111,41 @@ def test_cutoff_sparse_and_nearest(newport, osm_dir: Path) -> None:
     # the one-Dijkstra nearest venue agrees with the matrix
     minutes, _index = nearest_venue(newport, origins, venues, profile="walk")
     assert np.allclose(np.nan_to_num(minutes, posinf=-1), np.nan_to_num(near["minutes"].to_numpy(float), nan=-1))
+
+
+def test_matrix_equals_the_dense_engine_to_the_last_bit(newport, osm_dir: Path) -> None:
+    """The blocked sparse engine against the dense one it replaced, written out: node minutes + along the edge, then the access leg.
+
+    Float64 and the same order of additions: equal to the last bit (float32 minutes differed by ~1e-5).
+    """
+    pace = get_profile("buggy")
+    venues = gpd.read_file(osm_dir / POIS).to_crs(settings.measure_crs).get_coordinates().to_numpy()[:25]
+    rng = np.random.default_rng(23)
+    minx, miny, maxx, maxy = newport.bounds
+    origins = np.vstack(
+        [np.column_stack([rng.uniform(minx, maxx, 1500), rng.uniform(miny, maxy, 1500)]), venues[:5] + 3.0]
+    )
+    matrix = travel_time_matrix(newport, origins, venues, profile=pace, cutoff_minutes=30, check_bounds=False)
+    home, venue = newport.snap(origins), newport.snap(venues)
+    node_minutes, _ = source_node_minutes(newport, venue, pace, limit=30)
+    edge_minutes = newport.edge_minutes(pace)
+    joined = np.flatnonzero(~home.too_far)
+    edge, fraction = home.edge[joined], home.fraction[joined]
+    via_u = node_minutes[:, newport.edge_u[edge]] + fraction * edge_minutes[edge]
+    via_v = node_minutes[:, newport.edge_v[edge]] + (1 - fraction) * edge_minutes[edge]
+    expected = np.full((len(venues), len(origins)), np.inf)
+    expected[:, joined] = np.minimum(via_u, via_v) + home.distance_m[joined] / pace.metres_per_minute
+    for j in np.flatnonzero(~venue.too_far):
+        same = joined[edge == venue.edge[j]]
+        direct = (
+            np.abs(home.fraction[same] - venue.fraction[j]) * edge_minutes[venue.edge[j]]
+            + home.distance_m[same] / pace.metres_per_minute
+            + venue.distance_m[j] / pace.metres_per_minute
+        )
+        expected[j, same] = np.minimum(expected[j, same], direct)
+    expected[expected > 30] = np.inf
+    assert np.isfinite(expected).sum() > 1000
+    assert np.array_equal(matrix.minutes, expected.T)
 
 
 def test_nearest_two_without_a_matrix_equals_the_matrix(newport, osm_dir: Path) -> None:
@@ -131,7 +169,7 @@ def test_nearest_two_without_a_matrix_equals_the_matrix(newport, osm_dir: Path) 
         assert (got["nearest_id"][exact] == expected["nearest_id"][exact]).all()
 
 
-def test_matrix_is_sparse_float32_and_answers_without_densifying(newport, osm_dir: Path, tmp_path: Path) -> None:
+def test_matrix_is_sparse_float64_and_answers_without_densifying(newport, osm_dir: Path, tmp_path: Path) -> None:
     pois = gpd.read_file(osm_dir / POIS).to_crs(settings.measure_crs)
     venues = pois.get_coordinates().to_numpy()[:30]
     rng = np.random.default_rng(5)
@@ -139,12 +177,14 @@ def test_matrix_is_sparse_float32_and_answers_without_densifying(newport, osm_di
     origins = np.column_stack([rng.uniform(minx, maxx, 2000), rng.uniform(miny, maxy, 2000)])
     full = travel_time_matrix(newport, origins, venues, profile="walk", check_bounds=False)
     cut = travel_time_matrix(newport, origins, venues, profile="walk", cutoff_minutes=10, check_bounds=False)
-    assert cut.table.dtype == np.float32 and cut.table.nnz == int((full.minutes <= 10).sum()) < full.table.nnz
+    assert cut.table.dtype == np.float64 and cut.table.nnz == int((full.minutes <= 10).sum()) < full.table.nnz
     assert cut._dense is None
+    # the engine's minutes are kept to the last bit (float32 moved them by ~1e-5 and flipped band edges)
+    assert np.array_equal(cut.table.data, full.minutes[full.minutes <= 10])
     ids = [str(i) for i in range(0, 30, 3)]
     expected = full.minutes[:, [int(i) for i in ids]].min(axis=1)
     expected[expected > 10] = np.inf
-    assert np.allclose(cut.minutes_to_nearest(ids), expected, rtol=1e-6) and cut._dense is None
+    assert np.array_equal(cut.minutes_to_nearest(ids), expected) and cut._dense is None
     with pytest.raises(InputError, match="venue 'nowhere' has no travel times"):
         cut.minutes_to_nearest(["nowhere"])
     with pytest.raises(InputError, match="venue set is empty"):
@@ -152,6 +192,9 @@ def test_matrix_is_sparse_float32_and_answers_without_densifying(newport, osm_di
     # saved and loaded through the verified cache format; a damaged file is refused and removed
     loaded = TravelTimeMatrix.load(cut.save(tmp_path / "m.npz"))
     assert (loaded.table != cut.table).nnz == 0 and loaded.cutoff_minutes == 10 and loaded.origin_ids == cut.origin_ids
+    assert loaded.table.dtype == np.float64
+    assert np.array_equal(loaded.origin_snap.too_far, cut.origin_snap.too_far)
+    assert np.array_equal(loaded.destination_snap.distance_m, cut.destination_snap.distance_m)
     data = bytearray((tmp_path / "m.npz").read_bytes())
     data[len(data) // 2] ^= 0xFF
     (tmp_path / "m.npz").write_bytes(bytes(data))
@@ -172,7 +215,26 @@ def test_save_and_load(tmp_path: Path) -> None:
     )
     loaded = TravelTimeMatrix.load(matrix.save(tmp_path / "m.npz"))
     assert loaded.origin_ids == ["0"] and loaded.method == "crow-fly" and loaded.circuity == 1.2
-    assert np.array_equal(loaded.minutes, matrix.minutes)
+    assert np.array_equal(loaded.minutes, matrix.minutes) and loaded.origin_snap is None
+
+
+def test_a_matrix_of_another_version_is_not_reused(tmp_path: Path) -> None:
+    """An entry of the float32 layout ("tt-2") is refused, so a stale cache cannot change results."""
+    matrix = crowfly_matrix(np.array([[0.0, 0.0]]), np.array([[300.0, 400.0]]), circuity=1.2)
+    path = matrix.save(tmp_path / "m.npz")
+    assert TravelTimeMatrix.load(path).table.dtype == np.float64
+    arrays = {
+        "origin_ids": np.array(["0"]),
+        "destination_ids": np.array(["0"]),
+        "indptr": matrix.table.indptr,
+        "indices": matrix.table.indices,
+        "data": matrix.table.data.astype(np.float32),
+    }
+    meta = {"method": "crow-fly", "profile": "walk", "speed_kmh": 4.8, "cutoff_minutes": None, "provenance": {}}
+    save_arrays(path, arrays, {"kind": "travel-times", "version": "tt-2", **meta})
+    assert MATRIX_VERSION != "tt-2"
+    with pytest.raises(CacheError, match="not a usable travel-time matrix"):
+        TravelTimeMatrix.load(path)
 
 
 def test_crowfly_minutes_by_hand() -> None:

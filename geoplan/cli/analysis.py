@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,20 +15,34 @@ from geoplan.cli.common import (
     ProfileOption,
     SessionTypeOption,
     app,
+    number_option,
     parse_minutes,
     print_json,
     venue_selection,
 )
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from geoplan.network import WalkNetwork
     from geoplan.studyarea import StudyArea
+
+#: Longest --cutoff of ``geoplan traveltime``: a day.
+MAX_CUTOFF_MINUTES = 1440.0
+
+BandsOption = Annotated[str, typer.Option("--minutes", help="Walking bands in minutes, comma-separated.")]
+PaceOption = Annotated[str, typer.Option("--profile", help="walk (4.8 km/h), buggy (4.0 km/h) or a speed in km/h.")]
+
+
+def _points_option(flag: str, default: str) -> Any:
+    """A CSV of points; ``default`` names the area's points used without it."""
+    return typer.Option(flag, help=f"CSV with id,lon,lat or id,x,y (EPSG:27700); default: the area's {default}.")
 
 
 @app.command("coverage")
 def coverage_command(
     area: AreaOption = None,
-    minutes: Annotated[str, typer.Option("--minutes", help="Walking bands in minutes, comma-separated.")] = "10,15,20",
+    minutes: BandsOption = "10,15,20",
     profile: ProfileOption = "buggy",
     kind: KindOption = "centres",
     session_type: SessionTypeOption = None,
@@ -88,18 +102,17 @@ def coverage_command(
 def gaps_command(
     out: Annotated[Path, typer.Option("--out", help="GeoPackage to write (a CSV is written beside it).")],
     area: AreaOption = None,
-    minutes: Annotated[
-        float, typer.Option("--minutes", min=1.0, max=120.0, help="Walking band in minutes (1-120).")
-    ] = 15.0,
+    minutes: Annotated[float, number_option("--minutes", "Walking band in minutes", low=1.0, high=120.0)] = 15.0,
     profile: ProfileOption = "buggy",
     kind: KindOption = "centres",
     top: Annotated[
         int | None,
-        typer.Option(
+        number_option(
             "--top",
-            min=0,
-            max=10_000,
-            help="How many gaps to print, 0-10000 (default: as many as the map and report show).",
+            "How many gaps to print",
+            low=0,
+            high=10_000,
+            note="default: as many as the map and report show",
         ),
     ] = None,
     as_json: JsonOption = False,
@@ -138,8 +151,22 @@ def gaps_command(
         print(f"{row.rank:>3}. {row.lsoa_name} ({row.ward_name}), IDACI decile {row.idaci_decile}: {row.reason}")
 
 
-def _network_and_area(osm: Path | None, area: Path | None, profile: str) -> tuple[WalkNetwork | None, StudyArea | None]:
-    """The network of ``--osm``; else the study area with the network its workspace decides on (``None``: crow-fly)."""
+def _network_and_area(
+    osm: Path | None, area: Path | None, profile: str, *, osm_needs: dict[str, Path | None]
+) -> tuple[WalkNetwork | None, StudyArea | None]:
+    """The network of ``--osm``; else the study area with the network its workspace decides on (``None``: crow-fly).
+
+    ``osm_needs`` gives the point files (option → value) that ``--osm``, having no study area to take points from, needs.
+    """
+    from geoplan.errors import InputError
+
+    if osm is not None and area is not None:
+        msg = "give either --osm or --area, not both"
+        raise InputError(msg, field="--osm")
+    missing = [flag for flag, path in osm_needs.items() if path is None]
+    if osm is not None and missing:
+        msg = f"--osm needs {' and '.join(osm_needs)}"
+        raise InputError(msg, field=missing[0])
     if osm is not None:
         from geoplan.network import network_from_file
 
@@ -148,6 +175,37 @@ def _network_and_area(osm: Path | None, area: Path | None, profile: str) -> tupl
 
     workspace = Workspace(area, profile=profile)
     return workspace.network, workspace.area
+
+
+def _points(path: Path | None, what: str, study_area: StudyArea | None) -> tuple[list[str], np.ndarray]:
+    """Ids and x, y of the ``what`` (origins, destinations or venues) in the CSV at ``path``.
+
+    Without a CSV: the study area's children's origins (for origins) or its located venues.
+    """
+    from geoplan.points import read_points_csv
+
+    if path is not None:
+        return read_points_csv(path, what=what)
+    layer, id_column = (
+        (study_area.children, "origin_id") if what == "origins" else (study_area.located_venues, "venue_id")
+    )
+    return layer[id_column].astype(str).tolist(), layer.get_coordinates().to_numpy()
+
+
+def _check_points(
+    study_area: StudyArea | None,
+    network: WalkNetwork | None,
+    points: list[tuple[Path | None, list[str], np.ndarray, str]],
+) -> None:
+    """Refuse points of a user's CSV (path, ids, x/y, what) outside the study area, and any beyond ``network``."""
+    from geoplan.points import check_extent, check_within_area
+
+    for path, ids, xy, what in points:
+        if study_area is not None and path is not None:
+            check_within_area(study_area, xy, ids, what=what, path=path)
+    if network is not None:
+        for path, ids, xy, what in points:
+            check_extent(network, xy, ids, what=what, path=path)
 
 
 @app.command("traveltime")
@@ -161,66 +219,39 @@ def traveltime_command(
     ],
     osm: OsmOption = None,
     area: AreaOption = None,
-    origins: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--origins", help="CSV with id,lon,lat or id,x,y (EPSG:27700); default: the area's children origins."
-        ),
-    ] = None,
-    destinations: Annotated[
-        Optional[Path],
-        typer.Option("--destinations", help="CSV with id,lon,lat or id,x,y; default: the area's located venues."),
-    ] = None,
-    profile: Annotated[
-        str, typer.Option("--profile", help="walk (4.8 km/h), buggy (4.0 km/h) or a speed in km/h.")
-    ] = "buggy",
+    origins: Annotated[Path | None, _points_option("--origins", "children origins")] = None,
+    destinations: Annotated[Path | None, _points_option("--destinations", "located venues")] = None,
+    profile: PaceOption = "buggy",
     cutoff: Annotated[
-        Optional[float],
+        float | None,
         typer.Option(
             "--cutoff",
-            max=1440.0,
-            help="Minutes beyond which a venue counts as unreachable (empty in the output; above 0, at most 1440).",
+            max=MAX_CUTOFF_MINUTES,
+            help=f"Minutes beyond which a venue counts as unreachable (empty in the output; above 0, at most {MAX_CUTOFF_MINUTES:g}).",
         ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Walking minutes from every origin to its nearest and second-nearest destination."""
-    from geoplan.errors import InputError
-    from geoplan.fileio import atomic_path, check_output_file
+    from geoplan.crowfly import crowfly_matrix
+    from geoplan.fileio import check_output_file, write_csv
     from geoplan.nearest import nearest_destinations
     from geoplan.network import get_profile
-    from geoplan.points import read_points_csv
-    from geoplan.traveltime import check_cutoff, crowfly_matrix
+    from geoplan.traveltime import check_cutoff
 
     pace = get_profile(profile)
     check_cutoff(cutoff)
     check_output_file(out)
-    if osm is not None and area is not None:
-        msg = "give either --osm or --area, not both"
-        raise InputError(msg, field="--osm")
-    if osm is not None and (origins is None or destinations is None):
-        msg = "--osm needs --origins and --destinations"
-        raise InputError(msg, field="--origins" if origins is None else "--destinations")
-    network, study_area = _network_and_area(osm, area, profile)
-    if origins is not None:
-        origin_ids, origin_xy = read_points_csv(origins, what="origins")
-    else:
-        origin_ids = study_area.children["origin_id"].astype(str).tolist()
-        origin_xy = study_area.children.get_coordinates().to_numpy()
-    if destinations is not None:
-        destination_ids, destination_xy = read_points_csv(destinations, what="destinations")
-    else:
-        located = study_area.located_venues
-        destination_ids, destination_xy = located["venue_id"].astype(str).tolist(), located.get_coordinates().to_numpy()
-    if study_area is not None:
-        from geoplan.points import check_within_area
-
-        for path, ids, xy, what in [
-            (origins, origin_ids, origin_xy, "origin"),
-            (destinations, destination_ids, destination_xy, "destination"),
-        ]:
-            if path is not None:
-                check_within_area(study_area, xy, ids, what=what, path=path)
+    network, study_area = _network_and_area(
+        osm, area, profile, osm_needs={"--origins": origins, "--destinations": destinations}
+    )
+    origin_ids, origin_xy = _points(origins, "origins", study_area)
+    destination_ids, destination_xy = _points(destinations, "destinations", study_area)
+    _check_points(
+        study_area,
+        network,
+        [(origins, origin_ids, origin_xy, "origin"), (destinations, destination_ids, destination_xy, "destination")],
+    )
     if network is None:
         table = crowfly_matrix(
             origin_xy,
@@ -232,13 +263,6 @@ def traveltime_command(
             cutoff_minutes=cutoff,
         ).nearest()
     else:
-        for path, ids, xy, what in [
-            (origins, origin_ids, origin_xy, "origin"),
-            (destinations, destination_ids, destination_xy, "destination"),
-        ]:
-            from geoplan.points import check_extent
-
-            check_extent(network, xy, ids, what=what, path=path)
         table = nearest_destinations(
             network,
             origin_xy,
@@ -249,8 +273,7 @@ def traveltime_command(
             cutoff_minutes=cutoff,
         )
     method = "network" if network is not None else "crow-fly"
-    with atomic_path(out) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.4f")
+    write_csv(out, table, index=False, float_format="%.4f")
     reached = int(table["minutes"].notna().sum())
     summary = {
         "out": str(out),
@@ -275,19 +298,14 @@ def catchments_command(
     out: Annotated[Path, typer.Option("--out", help="GeoPackage of catchments (layer 'catchments', EPSG:27700).")],
     osm: OsmOption = None,
     area: AreaOption = None,
-    venues: Annotated[
-        Optional[Path],
-        typer.Option("--venues", help="CSV with id,lon,lat or id,x,y; default: the area's located venues."),
-    ] = None,
-    minutes: Annotated[str, typer.Option("--minutes", help="Bands in minutes, comma-separated.")] = "10,15,20",
-    profile: Annotated[
-        str, typer.Option("--profile", help="walk (4.8 km/h), buggy (4.0 km/h) or a speed in km/h.")
-    ] = "buggy",
+    venues: Annotated[Path | None, _points_option("--venues", "located venues")] = None,
+    minutes: BandsOption = "10,15,20",
+    profile: PaceOption = "buggy",
     together: Annotated[
         bool, typer.Option("--together", help="One catchment per band for all venues together.")
     ] = False,
     resolution: Annotated[
-        Optional[float],
+        float | None,
         typer.Option(
             "--resolution",
             min=5.0,
@@ -299,36 +317,20 @@ def catchments_command(
     """Nested walking catchments (isochrones) around venues, from the network or the crow-fly fallback."""
     from geoplan.bands import check_bands
     from geoplan.catchments import crowfly_isochrones, isochrones, write_catchments
-    from geoplan.errors import InputError
     from geoplan.fileio import check_output_file
     from geoplan.network import get_profile
     from geoplan.networkcheck import reaches_extent_edge
-    from geoplan.points import check_extent, read_points_csv
 
     bands = check_bands(minutes)
     pace = get_profile(profile)
     check_output_file(out)
-    if osm is not None and area is not None:
-        msg = "give either --osm or --area, not both"
-        raise InputError(msg, field="--osm")
-    if osm is not None and venues is None:
-        msg = "--osm needs --venues"
-        raise InputError(msg, field="--venues")
-    network, study_area = _network_and_area(osm, area, profile)
-    if venues is not None:
-        ids, xy = read_points_csv(venues, what="venues")
-    else:
-        located = study_area.located_venues
-        ids, xy = located["venue_id"].astype(str).tolist(), located.get_coordinates().to_numpy()
-    if venues is not None and study_area is not None:
-        from geoplan.points import check_within_area
-
-        check_within_area(study_area, xy, ids, what="venue", path=venues)
+    network, study_area = _network_and_area(osm, area, profile, osm_needs={"--venues": venues})
+    ids, xy = _points(venues, "venues", study_area)
+    _check_points(study_area, network, [(venues, ids, xy, "venue")])
     if network is None:
         circuity = study_area.catalogue.network.crowfly_circuity
         frame = crowfly_isochrones(xy, circuity=circuity, venue_ids=ids, minutes=bands, profile=pace, together=together)
     else:
-        check_extent(network, xy, ids, what="venue", path=venues)
         frame = isochrones(
             network, xy, venue_ids=ids, minutes=bands, profile=pace, together=together, resolution_m=resolution
         )

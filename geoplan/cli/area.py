@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import typer
+from geoplan.cli.common import AreaOption, JsonOption, command_group, print_json
 
-from geoplan.cli.common import AreaOption, JsonOption, app, print_json
-
-area_app = typer.Typer(no_args_is_help=True, help="Study areas: LSOAs, wards, children, deprivation, venues.")
-
-
-app.add_typer(area_app, name="area")
+area_app = command_group("area", "Study areas: LSOAs, wards, children, deprivation, venues.")
 
 
 @area_app.command("summary")

@@ -62,6 +62,32 @@ app = typer.Typer(
 )
 
 
+def command_group(name: str, what: str) -> typer.Typer:
+    """The group of subcommands ``geoplan <name> ...`` (help: ``what``), showing its help when given none."""
+    group = typer.Typer(no_args_is_help=True, help=what)
+    app.add_typer(group, name=name)
+    return group
+
+
+def number_option(flag: str, what: str, *, low: float, high: float, note: str | None = None) -> Any:
+    """A number option checked to lie from ``low`` to ``high``; its help states that range.
+
+    The help reads ``<what> (<low>-<high>; <note>).``, so the range people read is the range checked.
+    """
+    stated = f"{low:.15g}-{high:.15g}" + (f"; {note}" if note else "")
+    return typer.Option(flag, min=low, max=high, help=f"{what} ({stated}).")
+
+
+def comma_option(flag: str, what: str, *, note: str | None = None) -> Any:
+    """An option naming several things joined by commas (read with :func:`comma_list`); its help says so."""
+    return typer.Option(flag, help=f"{what}, comma-separated" + (f" ({note})" if note else "") + ".")
+
+
+def comma_list(text: str | None) -> list[str]:
+    """The items of a :func:`comma_option`, stripped of spaces; none when the option is not given."""
+    return [part.strip() for part in text.split(",")] if text else []
+
+
 AreaOption = Annotated[
     Path | None,
     typer.Option(
@@ -89,17 +115,14 @@ KindOption = Annotated[
 ]
 
 
-SessionTypeOption = Annotated[
-    str | None,
-    typer.Option("--session-type", help="Only venues hosting sessions of these types (comma-separated)."),
-]
+SessionTypeOption = Annotated[str | None, comma_option("--session-type", "Only venues hosting sessions of these types")]
 
 
 def venue_selection(area: object, kind: str, session_type: str | None) -> list[str]:
     from geoplan.programme import baseline_configuration, parse_venue_set
 
     configuration = baseline_configuration(area)
-    session_types = [part.strip() for part in session_type.split(",")] if session_type else None
+    session_types = comma_list(session_type) or None
     # "centres" are the programme's centres, which a catalogue may widen (programme.centre_kinds).
     kinds = area.catalogue.programme.centre_kinds if kind == "centres" else parse_venue_set(kind)
     return configuration.venue_ids(kinds=kinds, session_types=session_types)

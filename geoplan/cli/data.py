@@ -8,19 +8,15 @@ from typing import Annotated
 
 import typer
 
-from geoplan.cli.common import AreaOption, JsonOption, app, print_json
+from geoplan.cli.common import AreaOption, JsonOption, command_group, number_option, print_json
 
 #: Bytes in a megabyte, as cache sizes are shown.
 BYTES_PER_MB = 1e6
 
 
-data_app = typer.Typer(
-    no_args_is_help=True,
-    help="Open-data sources: list the manifest, download into the cache, or import a local folder.",
+data_app = command_group(
+    "data", "Open-data sources: list the manifest, download into the cache, or import a local folder."
 )
-
-
-app.add_typer(data_app, name="data")
 
 
 @data_app.command("sources")
@@ -50,11 +46,12 @@ def data_fetch(
     area: AreaOption = None,
     margin: Annotated[
         float | None,
-        typer.Option(
+        number_option(
             "--margin",
-            min=0.0,
-            max=20_000.0,
-            help="Metres beyond the LA boundary to keep (default: the catalogue's, else 2000).",
+            "Metres beyond the LA boundary to keep",
+            low=0.0,
+            high=20_000.0,
+            note="default: the catalogue's, else 2000",
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Download again even if the cache covers the area.")] = False,
@@ -66,8 +63,9 @@ def data_fetch(
     """
     from geoplan import settings
     from geoplan.errors import InputError, NetworkUnavailableError
-    from geoplan.fetch import catalogue_for, fetch_network, fetch_sources, needed_sources
+    from geoplan.fetch import catalogue_for, fetch_sources, needed_sources
     from geoplan.layers import DEFAULT_MARGIN_M, load_catalogue
+    from geoplan.workspace import Workspace
 
     catalogue_path = area if la is None or area is not None else catalogue_for(la)
     if la is None and catalogue_path is None:
@@ -104,7 +102,7 @@ def data_fetch(
     network_error = None
     if catalogue_path is not None and "osm_overpass" in (keys or []):
         try:
-            results.append(fetch_network(catalogue_path))
+            results.append(Workspace(catalogue_path).download_network())
             show(results[-1])
         except NetworkUnavailableError as exc:
             # The tables are cached already: report them, then fail on the network.
@@ -140,13 +138,9 @@ def data_import(
         raise DataSourceError(msg)
 
 
-cache_app = typer.Typer(
-    no_args_is_help=True,
-    help="The cache of downloads, walking networks and travel times: where it is, what it holds, clearing it.",
+cache_app = command_group(
+    "cache", "The cache of downloads, walking networks and travel times: where it is, what it holds, clearing it."
 )
-
-
-app.add_typer(cache_app, name="cache")
 
 
 @cache_app.command("info")

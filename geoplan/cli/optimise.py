@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from geoplan.cli.common import AreaOption, JsonOption, ProfileOption, app, print_json
+from geoplan.cli.common import (
+    AreaOption,
+    JsonOption,
+    ProfileOption,
+    app,
+    comma_list,
+    comma_option,
+    number_option,
+    print_json,
+)
 
 OPTIMISE_MODELS = ("mclp", "pmedian", "capacitated")
 
@@ -14,46 +23,39 @@ OPTIMISE_MODELS = ("mclp", "pmedian", "capacitated")
 @app.command("optimise")
 def optimise_command(
     model: Annotated[str, typer.Option("--model", help="mclp (maximal covering), pmedian or capacitated.")] = "mclp",
-    k: Annotated[int, typer.Option("--k", min=1, max=1000, help="Number of sites, locked ones included (1-1000).")] = 5,
-    minutes: Annotated[
-        float, typer.Option("--minutes", min=1.0, max=120.0, help="Walking standard in minutes (1-120).")
-    ] = 15.0,
-    lock: Annotated[
-        str | None,
-        typer.Option("--lock", help="Venue ids that must stay open, comma-separated."),
-    ] = None,
+    k: Annotated[int, number_option("--k", "Number of sites, locked ones included", low=1, high=1000)] = 5,
+    minutes: Annotated[float, number_option("--minutes", "Walking standard in minutes", low=1.0, high=120.0)] = 15.0,
+    lock: Annotated[str | None, comma_option("--lock", "Venue ids that must stay open")] = None,
     candidates: Annotated[
         str | None,
-        typer.Option(
-            "--candidates",
-            help="Venue kinds that may be chosen, comma-separated (default: centres, libraries, community venues).",
+        comma_option(
+            "--candidates", "Venue kinds that may be chosen", note="default: centres, libraries, community venues"
         ),
     ] = None,
     deprivation_weight: Annotated[
         float,
-        typer.Option(
+        number_option(
             "--deprivation-weight",
-            min=0.0,
-            max=100.0,
-            help="Extra weight of a child in the most deprived IDACI decile (0 = none, at most 100).",
+            "Extra weight of a child in the most deprived IDACI decile",
+            low=0.0,
+            high=100.0,
+            note="0 = none",
         ),
     ] = 0.0,
     capacity: Annotated[
         float | None,
-        typer.Option(
+        number_option(
             "--capacity",
-            min=1.0,
-            max=1_000_000.0,
-            help="capacitated: children each site can serve (1-1000000; default: its session capacities).",
+            "capacitated: children each site can serve",
+            low=1.0,
+            high=1_000_000.0,
+            note="default: its session capacities",
         ),
     ] = None,
     time_limit: Annotated[
         float | None,
-        typer.Option(
-            "--time-limit",
-            min=1.0,
-            max=86_400.0,
-            help="Seconds before the solver stops with its best solution and gap (1-86400).",
+        number_option(
+            "--time-limit", "Seconds before the solver stops with its best solution and gap", low=1.0, high=86_400.0
         ),
     ] = None,
     area: AreaOption = None,
@@ -76,16 +78,14 @@ def optimise_command(
 
     workspace = Workspace(area, profile=profile)
     study_area = workspace.area
-    kinds = [part.strip() for part in candidates.split(",")] if candidates else optimise.DEFAULT_CANDIDATE_KINDS
-    locked = [part.strip() for part in lock.split(",")] if lock else []
     problem = (
         classes[model]
         .from_workspace(
             workspace,
             k=k,
             minutes=minutes,
-            candidate_kinds=kinds,
-            lock=locked,
+            candidate_kinds=comma_list(candidates) or optimise.DEFAULT_CANDIDATE_KINDS,
+            lock=comma_list(lock),
             deprivation_weight=deprivation_weight,
             capacities=capacity,
         )

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from geoplan.cli.common import AreaOption, JsonOption, ProfileOption, app, print_json
+from geoplan.cli.common import AreaOption, JsonOption, ProfileOption, command_group, number_option, print_json
 
-outreach_app = typer.Typer(no_args_is_help=True, help="Outreach: which community groups to visit each month.")
-
-
-app.add_typer(outreach_app, name="outreach")
+outreach_app = command_group("outreach", "Outreach: which community groups to visit each month.")
 
 
 def _fraction(value: float) -> float:
@@ -30,59 +27,51 @@ def _minutes(value: float) -> float:
     return value
 
 
+def _minutes_option(flag: str, what: str) -> Any:
+    """A walk in minutes, above 0 and at most :data:`MAX_MINUTES`; its help states the range."""
+    return typer.Option(flag, callback=_minutes, help=f"{what} (0-{MAX_MINUTES:g} min).")
+
+
+def _fraction_option(flag: str, what: str) -> Any:
+    """A number from 0 to 1; its help states the range."""
+    return typer.Option(flag, callback=_fraction, help=f"{what} (0-1).")
+
+
 #: Ranges the outreach planner accepts (geoplan.outreach.solve and geoplan.bands hold the same).
 MAX_MONTHS, MAX_VISITS_PER_MONTH, MAX_MINUTES, MAX_TIME_LIMIT_S = 24, 100, 120.0, 3600.0
+
+# How a visit's worth is counted: the walks that decide who is reached, and the weights.
+GroupMinutesOption = Annotated[float, _minutes_option("--group-minutes", "Walk within which a group reaches families")]
+CentreMinutesOption = Annotated[
+    float, _minutes_option("--centre-minutes", "Walk within which a centre already reaches families")
+]
+NearCentreFactorOption = Annotated[
+    float, _fraction_option("--near-centre-factor", "Weight of children within reach of a centre")
+]
+RepeatValueOption = Annotated[
+    float, _fraction_option("--repeat-value", "Worth of each further month's contact with the same families")
+]
 
 
 @outreach_app.command("plan")
 def outreach_plan(
     out: Annotated[Path, typer.Option("--out", help="Folder for visit_plan.csv/.ics/.gpkg and summary.json.")],
-    months: Annotated[int, typer.Option("--months", min=1, max=MAX_MONTHS, help="Months to plan (1-24).")] = 3,
+    months: Annotated[int, number_option("--months", "Months to plan", low=1, high=MAX_MONTHS)] = 3,
     visits_per_month: Annotated[
-        int,
-        typer.Option("--visits-per-month", min=1, max=MAX_VISITS_PER_MONTH, help="Visit budget of each month (1-100)."),
+        int, number_option("--visits-per-month", "Visit budget of each month", low=1, high=MAX_VISITS_PER_MONTH)
     ] = 12,
     start: Annotated[str | None, typer.Option("--start", help="First month, YYYY-MM (default: next month).")] = None,
     rules: Annotated[
         Path | None,
         typer.Option("--rules", help="Frequency rules by ward list (default: outreach.yaml beside the venue file)."),
     ] = None,
-    group_minutes: Annotated[
-        float,
-        typer.Option(
-            "--group-minutes", callback=_minutes, help="Walk within which a group reaches families (0-120 min)."
-        ),
-    ] = 15.0,
-    centre_minutes: Annotated[
-        float,
-        typer.Option(
-            "--centre-minutes",
-            callback=_minutes,
-            help="Walk within which a centre already reaches families (0-120 min).",
-        ),
-    ] = 15.0,
-    near_centre_factor: Annotated[
-        float,
-        typer.Option(
-            "--near-centre-factor", callback=_fraction, help="Weight of children within reach of a centre (0-1)."
-        ),
-    ] = 0.0,
-    repeat_value: Annotated[
-        float,
-        typer.Option(
-            "--repeat-value",
-            callback=_fraction,
-            help="Worth of each further month's contact with the same families (0-1).",
-        ),
-    ] = 0.5,
+    group_minutes: GroupMinutesOption = 15.0,
+    centre_minutes: CentreMinutesOption = 15.0,
+    near_centre_factor: NearCentreFactorOption = 0.0,
+    repeat_value: RepeatValueOption = 0.5,
     time_limit: Annotated[
         float,
-        typer.Option(
-            "--time-limit",
-            min=1.0,
-            max=MAX_TIME_LIMIT_S,
-            help="Seconds before HiGHS stops with its best plan (1-3600).",
-        ),
+        number_option("--time-limit", "Seconds before HiGHS stops with its best plan", low=1.0, high=MAX_TIME_LIMIT_S),
     ] = 60.0,
     area: AreaOption = None,
     profile: ProfileOption = "buggy",

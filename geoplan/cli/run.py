@@ -9,7 +9,7 @@ import typer
 
 from geoplan.cli.analysis import coverage_command, gaps_command
 from geoplan.cli.area import area_summary
-from geoplan.cli.common import AreaOption, JsonOption, ProfileOption, app, print_json
+from geoplan.cli.common import AreaOption, JsonOption, ProfileOption, app, number_option, print_json
 from geoplan.cli.outputs import report_command
 
 
@@ -46,9 +46,7 @@ def batch_command(
         str | None,
         typer.Option("--scheduler", help="Address of a running Dask scheduler (default: a cluster on this machine)."),
     ] = None,
-    workers: Annotated[
-        int, typer.Option("--workers", min=1, max=64, help="Worker processes of the local cluster (1-64).")
-    ] = 2,
+    workers: Annotated[int, number_option("--workers", "Worker processes of the local cluster", low=1, high=64)] = 2,
     steps: Annotated[
         str, typer.Option("--steps", help="What to run for each area: coverage, gaps, report (comma-separated).")
     ] = "coverage,gaps,report",

@@ -7,15 +7,11 @@ from typing import Annotated
 
 import typer
 
-from geoplan.cli.common import JsonOption, app, print_json
+from geoplan.cli.common import AreaOption, JsonOption, command_group, print_json
 
-scenario_app = typer.Typer(
-    no_args_is_help=True,
-    help="Reconfiguration scenarios: close, open, move sessions, redesignate; who gains and who loses access.",
+scenario_app = command_group(
+    "scenario", "Reconfiguration scenarios: close, open, move sessions, redesignate; who gains and who loses access."
 )
-
-
-app.add_typer(scenario_app, name="scenario")
 
 
 ScenarioArgument = Annotated[str, typer.Argument(help="Scenario file, or the name of a shipped scenario.")]
@@ -32,13 +28,18 @@ def scenario_run(
         Path | None,
         typer.Option("--out", help="Folder for the JSON metrics, GeoPackage of changed areas and HTML report section."),
     ] = None,
+    area: AreaOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Compare a scenario with the baseline or another scenario: coverage, gains and losses, equality impact."""
+    """Compare a scenario with the baseline or another scenario: coverage, gains and losses, equality impact.
+
+    A scenario file that names no ``base`` is for ``--area``.
+    """
     from geoplan.coverage import E2SFCA_STEPS
     from geoplan.scenarios import run_scenario
+    from geoplan.workspace import Workspace
 
-    comparison = run_scenario(file, against=against)
+    comparison = run_scenario(file, against=against, workspace=Workspace(area) if area is not None else None)
     written = comparison.write(out) if out is not None else []
     if as_json:
         print_json(
@@ -113,15 +114,20 @@ def scenario_run(
 @scenario_app.command("validate")
 def scenario_validate(
     files: Annotated[list[str], typer.Argument(help="Scenario files or shipped scenario names.")],
+    area: AreaOption = None,
 ) -> None:
-    """Check scenario files against their study area (venue and session ids, postcodes); one line each."""
+    """Check scenario files against their study area (venue and session ids, postcodes); one line each.
+
+    A scenario file that names no ``base`` is checked against ``--area``.
+    """
+    from geoplan import settings
     from geoplan.scenarios import apply_scenario, resolve_scenario
     from geoplan.text import plural
     from geoplan.workspace import Workspace
 
     workspaces: dict[Path, Workspace] = {}
     for file in files:
-        scenario = resolve_scenario(file)
+        scenario = resolve_scenario(file).on_area(area or settings.default_area)
         base = scenario.base_path()
         if base not in workspaces:
             workspaces[base] = Workspace(base)

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from geoplan import resources, settings
-from geoplan.cli.common import AreaOption, app
+from geoplan.cli.common import AreaOption, app, number_option
 from geoplan.errors import InputError
 
 #: Addresses that only this machine can reach; binding anywhere else needs authentication.
@@ -134,7 +134,7 @@ def serve_arguments(
 @app.command("serve")
 def serve_command(
     area: AreaOption = None,
-    port: Annotated[int, typer.Option("--port", min=1, max=65_535, help="Port to listen on (1-65535).")] = 5006,
+    port: Annotated[int, number_option("--port", "Port to listen on", low=1, high=65_535)] = 5006,
     address: Annotated[
         str, typer.Option("--address", help="Address to bind; anything but 127.0.0.1/localhost needs authentication.")
     ] = "127.0.0.1",

@@ -12,7 +12,7 @@ and every output is written through :func:`geoplan.fileio.atomic_path`.
 
 from __future__ import annotations
 
-from geoplan.fetch.download import catalogue_for, ensure_sources, fetch_network, fetch_sources, needed_sources
+from geoplan.fetch.download import catalogue_for, ensure_sources, fetch_sources, needed_sources
 from geoplan.fetch.importer import ImportReport, import_sources
 from geoplan.fetch.manifest import FETCH_ORDER, manifest_markdown, manifest_rows
 from geoplan.fetch.provenance import FetchResult, read_provenance, sources_dir
@@ -26,7 +26,6 @@ __all__ = [
     "area_window",
     "catalogue_for",
     "ensure_sources",
-    "fetch_network",
     "fetch_sources",
     "import_sources",
     "manifest_markdown",

@@ -2,8 +2,8 @@
 
 The order matters: the LSOA-to-ward lookup and the LSOA boundaries come first because the local
 authority's outline (the union of its LSOAs) decides what every other source is filtered to.
-The street network is the exception: :func:`fetch_network` has :mod:`geoplan.network` fetch it
-from Overpass for the whole study area and cache the built network where catchments look for it.
+The street network is the exception: :meth:`geoplan.workspace.Workspace.download_network` fetches
+it from Overpass for the whole study area and caches the built network where catchments look for it.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def fetch_sources(
         the street network also cover.
     keys
         Manifest keys to fetch (default: all tables and boundaries; the street network is
-        :func:`fetch_network`'s). The lookup and LSOA boundaries are read from the cache or
+        :meth:`~geoplan.workspace.Workspace.download_network`'s). The lookup and LSOA boundaries are read from the cache or
         mirror when not fetched, to outline the LA.
     force
         Download again even when the cache already covers the LA and margin.
@@ -155,7 +155,7 @@ def fetch_sources(
     wanted = set(SOURCES) if keys is None else set(keys)
     for key in wanted:
         get_source(key)
-    # The street network is built from Overpass by geoplan.network for a whole study area (fetch_network).
+    # The street network is built from Overpass by geoplan.network for a whole study area (Workspace.download_network).
     wanted = {key for key in wanted if get_source(key).access != "overpass"}
     session = new_session()
     results: list[FetchResult] = []
@@ -220,34 +220,6 @@ def catalogue_for(la_code: str) -> Path | None:
         if load_catalogue(path).area.la_code == la_code:
             return path
     return None
-
-
-def fetch_network(catalogue_path: str | os.PathLike[str]) -> FetchResult:
-    """Download the walking network of a study area from Overpass into the network cache.
-
-    The network is fetched and built by :mod:`geoplan.network` exactly as the catchment commands
-    ask for it (same outline and margin), so they find it cached afterwards. A catalogue that names
-    an OSM file needs no download.
-
-    Raises
-    ------
-    NetworkUnavailableError
-        Overpass cannot be reached or returns no usable network.
-    """
-    from geoplan.network import study_area_network
-    from geoplan.studyarea import load_study_area
-
-    source = get_source("osm_overpass")
-    area = load_study_area(catalogue_path)
-    cache = Path(settings.cache_dir) / "networks"
-    if area.catalogue.network.osm_file is not None:
-        return FetchResult(source.key, cache, str(area.catalogue.network.osm_file), 0, skipped=True)
-    network = study_area_network(area, fetch=False)
-    if network is not None:
-        return FetchResult(source.key, cache, settings.overpass_url, len(network.edge_u), skipped=True)
-    announce(source, settings.overpass_url)
-    network = study_area_network(area, fetch=True)
-    return FetchResult(source.key, cache, settings.overpass_url, len(network.edge_u))
 
 
 def needed_sources(catalogue: AreaCatalogue) -> list[str]:

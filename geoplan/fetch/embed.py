@@ -76,9 +76,9 @@ def embed_area(
         if source.format == "gpkg":
             frame = gpd.read_file(path)
         else:
-            frame = read_csv(path)
+            frame = read_csv(path, limit_size=False)
             if source.key == "codepoint_open" and CODEPOINT_HEADER[0] not in frame.columns:
-                frame = read_csv(path, names=list(CODEPOINT_HEADER))  # published without a header row
+                frame = read_csv(path, limit_size=False, names=list(CODEPOINT_HEADER))  # published without a header row
         columns = [source.column(name, frame.columns, path=path) for name in source.columns]
         if "lsoa_code" in source.columns:
             keep = frame[source.column("lsoa_code", frame.columns, path=path)].isin(wanted["lsoa_code"])

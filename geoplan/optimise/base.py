@@ -1,8 +1,9 @@
-"""What the location models share: inputs, validation, the HiGHS call and the coverage report.
+"""What the location models share: their problem, how they are built, the HiGHS call and the coverage report.
 
 A model is built with ``from_cost_matrix`` (minutes demand × site), ``from_geodataframe``
 (crow-fly minutes between two point layers in one projected CRS) or ``from_workspace`` (a study
 area's children as demand and its located venues as sites, with the workspace's travel times),
+each holding its inputs, checked by :mod:`geoplan.optimise.inputs`, as a :class:`LocationProblem`;
 then ``solve()`` fills in ``selected``, ``objective``, ``bound``, ``gap``, ``status`` and
 ``coverage`` and returns the model, as spopt's ``spopt.locate`` classes do.
 
@@ -25,36 +26,63 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from geoplan import settings
 from geoplan.errors import InputError
+from geoplan.optimise.inputs import (
+    DEFAULT_AGE_COLUMN,
+    DEFAULT_CANDIDATE_KINDS,
+    align_matrix,
+    candidate_sites,
+    checked_capacities,
+    checked_cost,
+    child_weights,
+    coverage_standard,
+    finite_non_negative,
+    labels,
+    locked_positions,
+    points_xy,
+    site_capacities,
+    site_count,
+    unique_site_labels,
+)
 from geoplan.solver import status_name
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from geoplan.studyarea import StudyArea
     from geoplan.traveltime import TravelTimeMatrix
     from geoplan.workspace import Workspace
 
-#: Venue kinds offered as candidate sites when none are named: existing early-years
-#: buildings and the community venues the 2021 Bexley model used for sessions.
-DEFAULT_CANDIDATE_KINDS: tuple[str, ...] = (
-    "childrens_centre",
-    "send_hub",
-    "early_years_site",
-    "library",
-    "community_centre",
-    "faith_hall",
-    "leisure_centre",
-)
 
-#: Child-population column used as demand weight by default (children aged 0-4).
-DEFAULT_AGE_COLUMN = "children_0_4"
+@dataclass(frozen=True)
+class LocationProblem:
+    """The checked inputs of a location model (see :meth:`LocationModel.from_cost_matrix`).
 
-#: IDACI deciles run from 1 (most deprived) to 10 (least deprived).
-_LEAST_DEPRIVED_DECILE = 10
-_DECILE_SPAN = 9
+    Attributes
+    ----------
+    cost
+        Minutes from each demand point (rows) to each candidate site (columns), ``inf`` where
+        unreachable.
+    weights
+        Demand weight of each row, finite and ≥ 0.
+    facility_ids, demand_ids
+        Unique labels of the columns; labels of the rows.
+    locked
+        Sorted column positions of the sites that must stay open.
+    k
+        Number of sites to choose, locked sites included.
+    max_minutes
+        Coverage standard in minutes (``None`` for a p-median without one).
+    capacities
+        Demand weight each site can serve (capacitated coverage), else ``None``.
+    """
 
-#: A cost matrix has a demand axis and a facility axis.
-_MATRIX_AXES = 2
+    cost: np.ndarray
+    weights: np.ndarray
+    facility_ids: list[str]
+    demand_ids: list[str]
+    locked: np.ndarray
+    k: int
+    max_minutes: float | None
+    capacities: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -82,34 +110,19 @@ class CoverageSummary:
 
 
 class LocationModel:
-    """Shared data, validation and solver plumbing of the location models."""
+    """Construction, solver plumbing and reporting shared by the location models.
+
+    ``problem`` holds the checked inputs (a :class:`LocationProblem`),
+    ``name`` labels the model and ``candidates`` lists the venues behind the columns when the
+    model was built from a study area.
+    """
 
     #: Whether the model needs ``max_minutes`` / ``capacities``.
     needs_max_minutes: ClassVar[bool] = True
     needs_capacities: ClassVar[bool] = False
 
-    def __init__(
-        self,
-        *,
-        cost: np.ndarray,
-        weights: np.ndarray,
-        k: int,
-        max_minutes: float | None,
-        facility_ids: list[str],
-        demand_ids: list[str],
-        locked: np.ndarray,
-        capacities: np.ndarray | None,
-        name: str,
-        candidates: gpd.GeoDataFrame | None = None,
-    ) -> None:
-        self.cost = cost
-        self.weights = weights
-        self.k = k
-        self.max_minutes = max_minutes
-        self.facility_ids = facility_ids
-        self.demand_ids = demand_ids
-        self.locked = locked
-        self.capacities = capacities
+    def __init__(self, problem: LocationProblem, *, name: str, candidates: gpd.GeoDataFrame | None = None) -> None:
+        self.problem = problem
         self.name = name
         #: Candidate venues (one row per facility column) when built from a study area.
         self.candidates = candidates
@@ -121,7 +134,7 @@ class LocationModel:
         self.coverage: CoverageSummary | None = None
         self.solve_seconds: float = math.nan
         self._dual_bound: float = math.nan
-        self._open = np.zeros(len(facility_ids), dtype=bool)
+        self._open = np.zeros(len(problem.facility_ids), dtype=bool)
         self._deadline: float | None = None
 
     # ------------------------------------------------------------------ construction
@@ -164,90 +177,27 @@ class LocationModel:
         name
             Label of the model.
         """
-        matrix = np.asarray(cost, dtype=float)
-        if matrix.ndim != _MATRIX_AXES:
-            msg = f"cost matrix must be 2-dimensional (demand × facility), got shape {matrix.shape}"
-            raise InputError(msg, field="cost")
-        n_demand, n_facility = matrix.shape
-        if n_facility == 0:
-            msg = "candidate set is empty: no facility columns in the cost matrix"
-            raise InputError(msg, field="cost")
-        if np.isnan(matrix).any():
-            row = int(np.argwhere(np.isnan(matrix))[0, 0])
-            msg = "cost matrix holds NaN; use np.inf for unreachable pairs"
-            raise InputError(msg, field="cost", row=row)
-        if (matrix < 0).any():
-            row = int(np.argwhere(matrix < 0)[0, 0])
-            msg = "cost matrix holds negative minutes"
-            raise InputError(msg, field="cost", row=row)
-
-        demand_weights = np.asarray(weights, dtype=float).ravel()
-        if demand_weights.shape != (n_demand,):
-            msg = f"{demand_weights.size} weights for {n_demand} demand rows of the cost matrix"
-            raise InputError(msg, field="weights")
-        bad = ~np.isfinite(demand_weights) | (demand_weights < 0)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            msg = f"weights must be finite and non-negative, got {demand_weights[row]}"
-            raise InputError(msg, field="weights", row=row)
-
-        fac_ids = _labels(facility_ids, n_facility, "facility_ids")
-        dem_ids = _labels(demand_ids, n_demand, "demand_ids")
-        if len(set(fac_ids)) != len(fac_ids):
-            msg = "facility ids are not unique"
-            raise InputError(msg, field="facility_ids")
-
-        locked_idx = _locked_positions(locked, fac_ids, by_position=facility_ids is None)
-
-        if isinstance(k, bool) or int(k) != k:
-            msg = f"k must be a whole number, got {k!r}"
-            raise InputError(msg, field="k")
-        k = int(k)
-        if k < 1:
-            msg = f"k must be at least 1, got {k}"
-            raise InputError(msg, field="k")
-        if k < locked_idx.size:
-            msg = f"k={k} is fewer than the {locked_idx.size} locked sites"
-            raise InputError(msg, field="k")
-        if k > n_facility:
-            msg = f"k={k} is more than the {n_facility} candidate sites"
-            raise InputError(msg, field="k")
-
-        if max_minutes is not None:
-            max_minutes = float(max_minutes)
-            if not max_minutes > 0:
-                msg = f"minutes must be positive, got {max_minutes}"
-                raise InputError(msg, field="max_minutes")
-        elif cls.needs_max_minutes:
+        if max_minutes is None and cls.needs_max_minutes:
             msg = f"{cls.__name__} needs max_minutes (the coverage standard in minutes)"
             raise InputError(msg, field="max_minutes")
-
-        caps = None
-        if capacities is not None:
-            caps = np.asarray(capacities, dtype=float).ravel()
-            if caps.shape != (n_facility,):
-                msg = f"{caps.size} capacities for {n_facility} facility columns"
-                raise InputError(msg, field="capacities")
-            bad = ~np.isfinite(caps) | (caps < 0)
-            if bad.any():
-                col = int(np.flatnonzero(bad)[0])
-                msg = f"capacity of site {fac_ids[col]!r} must be finite and non-negative, got {caps[col]}"
-                raise InputError(msg, field="capacities")
-        elif cls.needs_capacities:
+        if capacities is None and cls.needs_capacities:
             msg = f"{cls.__name__} needs capacities (one per candidate site)"
             raise InputError(msg, field="capacities")
-
-        return cls(
+        matrix = checked_cost(cost)
+        n_demand, n_facility = matrix.shape
+        site_ids = unique_site_labels(facility_ids, n_facility)
+        locked_sites = locked_positions(locked, site_ids, by_position=facility_ids is None)
+        problem = LocationProblem(
             cost=matrix,
-            weights=demand_weights,
-            k=k,
-            max_minutes=max_minutes,
-            facility_ids=fac_ids,
-            demand_ids=dem_ids,
-            locked=locked_idx,
-            capacities=caps,
-            name=name or cls.__name__,
+            weights=finite_non_negative(weights, size=n_demand, field="weights", axis="demand rows of the cost matrix"),
+            facility_ids=site_ids,
+            demand_ids=labels(demand_ids, n_demand, "demand_ids"),
+            locked=locked_sites,
+            k=site_count(k, n_locked=locked_sites.size, n_sites=n_facility),
+            max_minutes=coverage_standard(max_minutes),
+            capacities=checked_capacities(capacities, site_ids),
         )
+        return cls(problem, name=name or cls.__name__)
 
     @classmethod
     def from_geodataframe(
@@ -269,7 +219,7 @@ class LocationModel:
         """Build a model from two point layers, with crow-fly minutes between them.
 
         Minutes are straight-line distance × ``circuity`` at the walking pace of ``profile``
-        (:func:`geoplan.traveltime.crowfly_matrix`); use :meth:`from_workspace` for minutes
+        (:func:`geoplan.crowfly.crowfly_matrix`); use :meth:`from_workspace` for minutes
         along the street network.
 
         Parameters
@@ -294,7 +244,7 @@ class LocationModel:
         capacities_column
             Column of ``facilities`` with each site's capacity (capacitated coverage).
         """
-        from geoplan.traveltime import crowfly_matrix
+        from geoplan.crowfly import crowfly_matrix
 
         if demand.crs is None or facilities.crs is None:
             which = "demand" if demand.crs is None else "facilities"
@@ -319,7 +269,7 @@ class LocationModel:
                 raise InputError(msg, field=field)
         demand_ids = list(demand[demand_id_column] if demand_id_column else demand.index)
         facility_ids = list(facilities[facility_id_column] if facility_id_column else facilities.index)
-        matrix = crowfly_matrix(_points_xy(demand), _points_xy(facilities), circuity=circuity, profile=profile)
+        matrix = crowfly_matrix(points_xy(demand), points_xy(facilities), circuity=circuity, profile=profile)
         weights = pd.to_numeric(demand[weights_column], errors="coerce").to_numpy(dtype=float)
         capacities = (
             None
@@ -386,19 +336,19 @@ class LocationModel:
             Label of the model (default: class name and area name).
         """
         area = workspace.area
-        sites = _candidate_sites(area, candidate_kinds, lock)
+        sites = candidate_sites(area, candidate_kinds, lock)
         matrix = travel_times if travel_times is not None else workspace.travel_times()
         children = area.children
-        cost = _align_matrix(matrix, children["origin_id"].astype(str), sites["venue_id"].astype(str))
+        cost = align_matrix(matrix, children["origin_id"].astype(str), sites["venue_id"].astype(str))
         model = cls.from_cost_matrix(
             cost,
-            weights=_child_weights(children, age_column=age_column, deprivation_weight=deprivation_weight),
+            weights=child_weights(children, age_column=age_column, deprivation_weight=deprivation_weight),
             k=k,
             max_minutes=minutes,
             facility_ids=list(sites["venue_id"].astype(str)),
             demand_ids=list(children["origin_id"].astype(str)),
             locked=list(dict.fromkeys(lock)),
-            capacities=_site_capacities(capacities, sites["venue_id"], area.sessions) if cls.needs_capacities else None,
+            capacities=site_capacities(capacities, sites["venue_id"], area.sessions) if cls.needs_capacities else None,
             name=name or f"{cls.__name__} ({area.name})",
         )
         model.candidates = sites.reset_index(drop=True)
@@ -427,7 +377,7 @@ class LocationModel:
         self._deadline = None if time_limit_s is None else started + float(time_limit_s)
         self._solve({"disp": False, "mip_rel_gap": float(mip_rel_gap)})
         self.solve_seconds = time.perf_counter() - started
-        self.selected = [self.facility_ids[j] for j in np.flatnonzero(self._open)]
+        self.selected = [self.problem.facility_ids[j] for j in np.flatnonzero(self._open)]
         self.coverage = self._coverage()
         return self
 
@@ -457,19 +407,20 @@ class LocationModel:
 
         Adds ``sum(sites) == k`` and fixes the locked sites open; returns the variable values.
         """
+        problem = self.problem
         n_var = c.size
         site_row = sparse.csr_array(
             (np.ones(n_binary), (np.zeros(n_binary, dtype=int), np.arange(n_binary))), shape=(1, n_var)
         )
         matrix = sparse.vstack([rows, site_row], format="csr")
         lb = np.zeros(n_var)
-        lb[self.locked] = 1.0
+        lb[problem.locked] = 1.0
         ub = np.ones(n_var) if upper_bounds is None else upper_bounds
         integrality = np.zeros(n_var)
         integrality[:n_binary] = 1
         result = milp(
             c,
-            constraints=LinearConstraint(matrix, np.append(lower, self.k), np.append(upper, self.k)),
+            constraints=LinearConstraint(matrix, np.append(lower, problem.k), np.append(upper, problem.k)),
             bounds=Bounds(lb, ub),
             integrality=integrality,
             options=self._with_time_left(options),
@@ -477,7 +428,7 @@ class LocationModel:
         self.status = status_name(result.status)
         if result.x is None:
             if self.status == "infeasible":
-                msg = f"{self.name}: no choice of k={self.k} sites serves every demand point that can reach a site; raise k or the travel-time cutoff"
+                msg = f"{self.name}: no choice of k={problem.k} sites serves every demand point that can reach a site; raise k or the travel-time cutoff"
                 raise InputError(msg, field="k")
             msg = f"{self.name}: HiGHS found no solution ({result.message.strip()}); raise time_limit_s"
             raise InputError(msg, field="time_limit_s")
@@ -491,7 +442,7 @@ class LocationModel:
     def _nearest_open(self) -> tuple[np.ndarray, np.ndarray]:
         """Nearest open site of every demand point (column index, minutes; -1/inf if none)."""
         cols = np.flatnonzero(self._open)
-        sub = self.cost[:, cols]
+        sub = self.problem.cost[:, cols]
         best = np.argmin(sub, axis=1)
         minutes = sub[np.arange(sub.shape[0]), best]
         facility = np.where(np.isfinite(minutes), cols[best], -1)
@@ -503,8 +454,8 @@ class LocationModel:
         return coverage_summary(self, facility, minutes, covered)
 
     def _covered_weights(self, facility: np.ndarray, minutes: np.ndarray) -> np.ndarray:
-        limit = np.inf if self.max_minutes is None else self.max_minutes
-        return np.where(np.isfinite(minutes) & (minutes <= limit), self.weights, 0.0)
+        limit = np.inf if self.problem.max_minutes is None else self.problem.max_minutes
+        return np.where(np.isfinite(minutes) & (minutes <= limit), self.problem.weights, 0.0)
 
     def _served_by_site(self) -> pd.Series:
         return self.coverage.per_demand.groupby("facility_id")["covered_weight"].sum()
@@ -516,7 +467,7 @@ class LocationModel:
             raise InputError(msg)
         served = self._served_by_site()
         info = self.candidates.set_index("venue_id") if self.candidates is not None else None
-        locked = {self.facility_ids[j] for j in self.locked}
+        locked = {self.problem.facility_ids[j] for j in self.problem.locked}
         sites = []
         for site in self.selected:
             entry: dict[str, object] = {
@@ -530,8 +481,8 @@ class LocationModel:
         return {
             "model": type(self).__name__,
             "name": self.name,
-            "k": self.k,
-            "max_minutes": self.max_minutes,
+            "k": self.problem.k,
+            "max_minutes": self.problem.max_minutes,
             "status": self.status,
             "objective": self.objective,
             "bound": self.bound,
@@ -544,7 +495,9 @@ class LocationModel:
         }
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r} k={self.k} status={self.status} objective={self.objective}>"
+        return (
+            f"<{type(self).__name__} {self.name!r} k={self.problem.k} status={self.status} objective={self.objective}>"
+        )
 
 
 # ---------------------------------------------------------------------- helpers
@@ -558,17 +511,17 @@ def coverage_summary(
     model: LocationModel, facility: np.ndarray, minutes: np.ndarray, covered: np.ndarray
 ) -> CoverageSummary:
     """The :class:`CoverageSummary` of a solved model from each demand point's site, minutes and covered weight."""
-    ids = np.array(model.facility_ids, dtype=object)
+    ids = np.array(model.problem.facility_ids, dtype=object)
     per_demand = pd.DataFrame(
         {
-            "demand_id": model.demand_ids,
-            "weight": model.weights,
+            "demand_id": model.problem.demand_ids,
+            "weight": model.problem.weights,
             "facility_id": np.where(facility >= 0, ids[np.maximum(facility, 0)], None),
             "minutes": minutes,
             "covered_weight": covered,
         }
     )
-    total = float(model.weights.sum())
+    total = float(model.problem.weights.sum())
     covered_weight = float(covered.sum())
     return CoverageSummary(
         covered_weight=covered_weight,
@@ -576,129 +529,3 @@ def coverage_summary(
         share=covered_weight / total if total > 0 else 0.0,
         per_demand=per_demand,
     )
-
-
-def _labels(ids: Sequence[str] | None, n: int, field: str) -> list[str]:
-    if ids is None:
-        return [str(i) for i in range(n)]
-    labels = [str(i) for i in ids]
-    if len(labels) != n:
-        msg = f"{len(labels)} {field} for {n} cost-matrix {'columns' if field.startswith('facility') else 'rows'}"
-        raise InputError(msg, field=field)
-    return labels
-
-
-def _locked_positions(locked: Iterable[str | int], fac_ids: list[str], *, by_position: bool) -> np.ndarray:
-    position = {fid: j for j, fid in enumerate(fac_ids)}
-    out: list[int] = []
-    for item in locked:
-        key = str(item)
-        if key not in position:
-            what = "column position" if by_position else "facility id"
-            msg = f"locked site {item!r} is not a candidate {what}"
-            raise InputError(msg, field="locked")
-        out.append(position[key])
-    return np.array(sorted(set(out)), dtype=int)
-
-
-def _points_xy(frame: gpd.GeoDataFrame) -> np.ndarray:
-    geometry = frame.geometry
-    if not (geometry.geom_type == "Point").all():
-        geometry = geometry.centroid
-    return np.column_stack([geometry.x.to_numpy(), geometry.y.to_numpy()])
-
-
-def _candidate_sites(area: StudyArea, candidate_kinds: Iterable[str], lock: Iterable[str]) -> gpd.GeoDataFrame:
-    """Located venues of the candidate kinds, plus the locked venues whatever their kind."""
-    children, venues = area.children, area.venues
-    for label, frame in (("children", children), ("venues", venues)):
-        if frame.crs is None or not frame.crs.equals(settings.measure_crs):
-            msg = f"study area {label} must be in {settings.measure_crs}, got {frame.crs}"
-            raise InputError(msg, field=label)
-    located = venues[venues["located"].astype(bool)].set_index("venue_id", drop=False)
-    lock = list(dict.fromkeys(lock))
-    known = set(venues["venue_id"])
-    for venue_id in lock:
-        if venue_id not in known:
-            msg = f"locked venue {venue_id!r} is not a venue of {area.name}"
-            raise InputError(msg, field="lock")
-        if venue_id not in located.index:
-            msg = f"locked venue {venue_id!r} has no location"
-            raise InputError(msg, field="lock")
-    kinds = set(candidate_kinds)
-    unknown = kinds - set(venues["kind"])
-    if unknown:
-        msg = (
-            f"no venue of kind {sorted(unknown)[0]!r} in {area.name} (kinds: {', '.join(sorted(set(venues['kind'])))})"
-        )
-        raise InputError(msg, field="candidate_kinds")
-    sites = located[located["kind"].isin(kinds) | located["venue_id"].isin(lock)]
-    if sites.empty:
-        msg = f"candidate set is empty: no located venue of kinds {sorted(kinds)} in {area.name}"
-        raise InputError(msg, field="candidate_kinds")
-    return sites
-
-
-def _child_weights(children: pd.DataFrame, *, age_column: str, deprivation_weight: float) -> np.ndarray:
-    """Children of each origin, counted ``1 + deprivation_weight * (10 - idaci_decile) / 9`` times."""
-    if age_column not in children.columns:
-        msg = f"study area children have no column {age_column!r}"
-        raise InputError(msg, field="age_column")
-    if not deprivation_weight >= 0:
-        msg = f"deprivation_weight must be non-negative, got {deprivation_weight}"
-        raise InputError(msg, field="deprivation_weight")
-    decile = pd.to_numeric(children["idaci_decile"], errors="coerce").to_numpy(dtype=float)
-    demand = pd.to_numeric(children[age_column], errors="coerce").to_numpy(dtype=float)
-    if deprivation_weight:
-        if np.isnan(decile).any():
-            row = children["origin_id"].iloc[int(np.flatnonzero(np.isnan(decile))[0])]
-            msg = "children origin has no IDACI decile, needed for deprivation_weight"
-            raise InputError(msg, field="idaci_decile", row=row)
-        demand = demand * (1 + deprivation_weight * (_LEAST_DEPRIVED_DECILE - decile) / _DECILE_SPAN)
-    if np.isnan(demand).any():
-        row = children["origin_id"].iloc[int(np.flatnonzero(np.isnan(demand))[0])]
-        msg = "children origin has no child count"
-        raise InputError(msg, field=age_column, row=row)
-    return demand
-
-
-def _align_matrix(travel_times: TravelTimeMatrix, origin_ids: pd.Series, site_ids: pd.Series) -> np.ndarray:
-    """Reorder a travel-time matrix to the study area's children (rows) and candidate sites."""
-    minutes = np.asarray(travel_times.minutes, dtype=float)
-    origins = [str(o) for o in travel_times.origin_ids]
-    destinations = [str(d) for d in travel_times.destination_ids]
-    if minutes.shape != (len(origins), len(destinations)):
-        msg = f"travel-time matrix has shape {minutes.shape} for {len(origins)} origins × {len(destinations)} destinations"
-        raise InputError(msg, field="minutes")
-    row_of = {o: i for i, o in enumerate(origins)}
-    col_of = {d: j for j, d in enumerate(destinations)}
-    missing_row = next((o for o in origin_ids if o not in row_of), None)
-    if missing_row is not None:
-        msg = "children origin is not a row of the travel-time matrix (was it built for another study area?)"
-        raise InputError(msg, field="origin_ids", row=missing_row)
-    missing_col = next((s for s in site_ids if s not in col_of), None)
-    if missing_col is not None:
-        msg = f"venue {missing_col!r} is not a destination of the travel-time matrix"
-        raise InputError(msg, field="destination_ids")
-    return minutes[np.ix_([row_of[o] for o in origin_ids], [col_of[s] for s in site_ids])]
-
-
-def _site_capacities(
-    capacities: Mapping[str, float] | float | None, site_ids: pd.Series, sessions: pd.DataFrame
-) -> np.ndarray:
-    """Capacity of each candidate site: given, or summed from the sessions held there."""
-    if capacities is None:
-        known = sessions.dropna(subset=["capacity"])
-        per_venue = known.groupby("venue_id")["capacity"].sum()
-        missing = [s for s in site_ids if s not in per_venue.index]
-        if missing:
-            msg = f"no session capacity recorded for candidate venue {missing[0]!r} ({len(missing)} venues lack one); pass capacities (CLI: --capacity)"
-            raise InputError(msg, field="capacity")
-        return per_venue.reindex(site_ids).to_numpy(dtype=float)
-    if isinstance(capacities, Mapping):
-        missing = [s for s in site_ids if s not in capacities]
-        if missing:
-            msg = f"no capacity given for candidate venue {missing[0]!r}"
-            raise InputError(msg, field="capacities")
-        return np.array([float(capacities[s]) for s in site_ids])
-    return np.full(len(site_ids), float(capacities))

@@ -22,12 +22,13 @@ class CapacitatedCoverage(LocationModel):
     needs_capacities: ClassVar[bool] = True
 
     def _solve(self, options: dict[str, object]) -> None:
-        reach = self.cost <= self.max_minutes
-        useful = reach.any(axis=1) & (self.weights > 0)
+        problem = self.problem
+        reach = problem.cost <= problem.max_minutes
+        useful = reach.any(axis=1) & (problem.weights > 0)
         groups, inverse = np.unique(reach[useful], axis=0, return_inverse=True)
         inverse = inverse.ravel()
-        self._group_weight = np.bincount(inverse, weights=self.weights[useful], minlength=groups.shape[0])
-        self._group_of = np.full(self.cost.shape[0], -1)
+        self._group_weight = np.bincount(inverse, weights=problem.weights[useful], minlength=groups.shape[0])
+        self._group_of = np.full(problem.cost.shape[0], -1)
         self._group_of[useful] = inverse
         n_fac, n_grp = reach.shape[1], groups.shape[0]
         g_idx, f_idx = np.nonzero(groups)
@@ -37,10 +38,10 @@ class CapacitatedCoverage(LocationModel):
         pair_rows = n_grp + n_fac + np.arange(n_pair)
         # demand Σ_j a_gj ≤ W_g; capacity Σ_g a_gj - cap_j x_j ≤ 0; the link a_gj ≤ min(W_g, cap_j) x_j
         # is implied by the others but tightens the LP relaxation a great deal.
-        link = np.minimum(self._group_weight[g_idx], self.capacities[f_idx])
+        link = np.minimum(self._group_weight[g_idx], problem.capacities[f_idx])
         rows = sparse.csr_array(
             (
-                np.concatenate([np.ones(n_pair), np.ones(n_pair), -self.capacities, np.ones(n_pair), -link]),
+                np.concatenate([np.ones(n_pair), np.ones(n_pair), -problem.capacities, np.ones(n_pair), -link]),
                 (
                     np.concatenate([g_idx, n_grp + f_idx, n_grp + np.arange(n_fac), pair_rows, pair_rows]),
                     np.concatenate([flow, flow, np.arange(n_fac), flow, f_idx]),
@@ -62,15 +63,16 @@ class CapacitatedCoverage(LocationModel):
         g_idx, _ = self._pairs
         served = np.bincount(g_idx, weights=self._flow, minlength=self._group_weight.size).astype(float)
         share = np.divide(served, self._group_weight, out=np.zeros(served.shape), where=self._group_weight > 0)
-        covered = np.zeros(self.cost.shape[0])
+        covered = np.zeros(self.problem.cost.shape[0])
         member = self._group_of >= 0
-        covered[member] = self.weights[member] * share[self._group_of[member]]
+        covered[member] = self.problem.weights[member] * share[self._group_of[member]]
         return covered
 
     def _served_by_site(self) -> pd.Series:
         _, f_idx = self._pairs
-        flows = np.bincount(f_idx, weights=self._flow, minlength=len(self.facility_ids)).astype(float)
-        return pd.Series(flows, index=self.facility_ids)
+        site_ids = self.problem.facility_ids
+        flows = np.bincount(f_idx, weights=self._flow, minlength=len(site_ids)).astype(float)
+        return pd.Series(flows, index=site_ids)
 
     def _coverage(self) -> CoverageSummary:
         g_idx, f_idx = self._pairs
@@ -84,6 +86,6 @@ class CapacitatedCoverage(LocationModel):
         for i in np.flatnonzero(self._group_of >= 0):
             j = main.get(self._group_of[i])
             if j is not None:
-                facility[i], minutes[i] = j, self.cost[i, j]
+                facility[i], minutes[i] = j, self.problem.cost[i, j]
         covered = self._covered_weights(facility, minutes)
         return coverage_summary(self, facility, minutes, covered)

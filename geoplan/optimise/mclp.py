@@ -19,11 +19,12 @@ class MaximalCovering(LocationModel):
     """
 
     def _solve(self, options: dict[str, object]) -> None:
-        reach = self.cost <= self.max_minutes
-        by_locked = reach[:, self.locked].any(axis=1)
-        base = float(self.weights[by_locked].sum())
-        open_rows = ~by_locked & reach.any(axis=1) & (self.weights > 0)
-        groups, group_weight = merge_rows(reach[open_rows], self.weights[open_rows])
+        problem = self.problem
+        reach = problem.cost <= problem.max_minutes
+        by_locked = reach[:, problem.locked].any(axis=1)
+        base = float(problem.weights[by_locked].sum())
+        open_rows = ~by_locked & reach.any(axis=1) & (problem.weights > 0)
+        groups, group_weight = merge_rows(reach[open_rows], problem.weights[open_rows])
         n_fac, n_grp = reach.shape[1], groups.shape[0]
         # y_g - sum_{j covers g} x_j <= 0
         g_idx, f_idx = np.nonzero(groups)
@@ -36,5 +37,5 @@ class MaximalCovering(LocationModel):
         )
         c = np.concatenate([np.zeros(n_fac), -group_weight])
         self._run_milp(c, rows, np.full(n_grp, -np.inf), np.zeros(n_grp), n_binary=n_fac, options=options)
-        self.objective = float(self.weights[reach[:, self._open].any(axis=1)].sum())
+        self.objective = float(problem.weights[reach[:, self._open].any(axis=1)].sum())
         self.bound = base - self._dual_bound

@@ -85,10 +85,10 @@ class PMedian(LocationModel):
     needs_max_minutes: ClassVar[bool] = False
 
     def _solve(self, options: dict[str, object]) -> None:
-        cost = self.cost
-        reachable = np.isfinite(cost).any(axis=1) & (self.weights > 0)
-        rows, weight = merge_rows(cost[reachable], self.weights[reachable])
-        screen = _LagrangianScreen(rows, weight, self.k, self.locked, seconds_left=self._seconds_left)
+        problem = self.problem
+        reachable = np.isfinite(problem.cost).any(axis=1) & (problem.weights > 0)
+        rows, weight = merge_rows(problem.cost[reachable], problem.weights[reachable])
+        screen = _LagrangianScreen(rows, weight, problem.k, problem.locked, seconds_left=self._seconds_left)
         screen.run()
         self.status = "optimal"
         if screen.incumbent.size == 0:
@@ -96,7 +96,7 @@ class PMedian(LocationModel):
             self._solve_master_only(rows, weight, options)
         else:
             self._solve_benders(rows, weight, screen, options)
-        self.objective = _weighted_minutes(cost, self.weights, self._open)
+        self.objective = _weighted_minutes(problem.cost, problem.weights, self._open)
         self.gap = max(self.objective - self.bound, 0.0) / max(abs(self.objective), np.finfo(float).tiny)
         if self.gap <= _OPTIMALITY_TOLERANCE:
             self.gap = 0.0
@@ -105,7 +105,7 @@ class PMedian(LocationModel):
             self.status = "time_limit"
 
     def _solve_master_only(self, rows: np.ndarray, weight: np.ndarray, options: dict[str, object]) -> None:
-        master = _Master(rows, weight, self.k, self.locked)
+        master = _Master(rows, weight, self.problem.k, self.problem.locked)
         master.add_nearest_cuts()
         lower, chosen, upper, self.status = master.integer_rounds(
             np.inf, np.zeros(0, dtype=int), name=self.name, seconds_left=self._seconds_left, options=options
@@ -121,8 +121,8 @@ class PMedian(LocationModel):
         lower = screen.bound
         if upper - lower > _OPTIMALITY_TOLERANCE * max(1.0, abs(upper)) and self._seconds_left() != 0:
             columns = np.flatnonzero(screen.keep)
-            fixed = np.flatnonzero(np.isin(columns, np.union1d(self.locked, screen.must_open)))
-            master = _Master(rows[:, columns], weight, self.k, fixed)
+            fixed = np.flatnonzero(np.isin(columns, np.union1d(self.problem.locked, screen.must_open)))
+            master = _Master(rows[:, columns], weight, self.problem.k, fixed)
             master.add_nearest_cuts()
             master.add_cuts(np.arange(rows.shape[0]), np.min(rows[:, incumbent], axis=1))
             master.add_cuts(np.arange(rows.shape[0]), screen.multipliers / weight)

@@ -181,7 +181,7 @@ class Committee:
 def committee_area(
     scenarios: Sequence[str | os.PathLike[str] | None], *, area: str | os.PathLike[str] | None = None
 ) -> Path:
-    """The layer catalogue the scenarios describe (``area``, or ``settings.default_area``, for the current programme).
+    """The layer catalogue the scenarios describe (``area``, else ``settings.default_area``, for those naming none).
 
     Raises
     ------
@@ -189,7 +189,7 @@ def committee_area(
         The scenarios describe different study areas.
     """
     default = Path(area if area is not None else settings.default_area).resolve()
-    bases = {default if item is None else resolve_scenario(item).base_path() for item in scenarios}
+    bases = {default if item is None else resolve_scenario(item).on_area(default).base_path() for item in scenarios}
     if len(bases) > 1:
         msg = "the scenarios describe different study areas: " + ", ".join(sorted(str(base) for base in bases))
         raise InputError(msg, field="base")
@@ -210,7 +210,10 @@ def load_committee(workspace: Workspace, scenarios: Sequence[str | os.PathLike[s
     if not 1 <= len(scenarios) <= 2:
         msg = f"give one scenario or two to compare, not {len(scenarios)}"
         raise InputError(msg, field="scenario")
-    loaded = [baseline_scenario(workspace.area_path) if item is None else resolve_scenario(item) for item in scenarios]
+    loaded = [
+        baseline_scenario(workspace.area_path) if item is None else resolve_scenario(item).on_area(workspace.area_path)
+        for item in scenarios
+    ]
     for scenario in loaded:
         if scenario.base_path() != workspace.area_path:
             msg = f"the scenario is for {scenario.base_path()}, not for the study area {workspace.area_path}"

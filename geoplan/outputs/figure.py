@@ -28,16 +28,13 @@ from geoplan.outputs.maps import attribution_text, gap_label, label_points, top_
 from geoplan.outputs.style import (
     BAND_FILL_OPACITY,
     CLOSED_LABEL,
-    DECILE_COLORS,
-    DECILE_INDICES,
     GAP_COLOR,
     GREYED_COLOR,
     LABEL_COLOR,
     SYMBOL_EDGE,
     SYMBOL_HALO,
     band_color,
-    decile_color,
-    decile_label,
+    decile_shading,
     kind_style,
 )
 from geoplan.programme import Configuration
@@ -118,6 +115,20 @@ def _halo(width: float) -> list[object]:
     return [patheffects.withStroke(linewidth=width, foreground=SYMBOL_HALO)]
 
 
+def _legend_symbol(marker: str, color: str, label: str = "") -> Line2D:
+    """A venue symbol as a legend entry (a little smaller than on the map)."""
+    return Line2D(
+        [],
+        [],
+        linestyle="none",
+        marker=marker,
+        markersize=MARKER_POINTS * 0.8,
+        markerfacecolor=color,
+        markeredgecolor=SYMBOL_EDGE,
+        label=label,
+    )
+
+
 def build_figure(
     area: StudyArea,
     *,
@@ -150,10 +161,7 @@ def build_figure(
     if not MIN_DPI <= dpi <= MAX_DPI:
         msg = f"image resolution must be between {MIN_DPI} and {MAX_DPI} dots per inch, got {dpi}"
         raise InputError(msg, field="dpi")
-    if decile not in DECILE_INDICES:
-        msg = f"unknown deprivation index {decile!r}; use {' or '.join(DECILE_INDICES)}"
-        raise InputError(msg, field="decile")
-    column, index_label = DECILE_INDICES[decile]
+    shading = decile_shading(decile)
     shown = venue_layer(area, configuration=configuration, venues=venues)
 
     figure = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
@@ -164,14 +172,13 @@ def build_figure(
     ward_style = area.catalogue.layers["wards"].style if "wards" in area.catalogue.layers else {}
     area.lsoas.plot(
         ax=ax,
-        color=[decile_color(value) for value in area.lsoas[column]],
+        color=shading.colors(area.lsoas),
         edgecolor=lsoa_style.get("line_color", "#555555"),
         linewidth=lsoa_style.get("line_weight", 0.5) * 0.5,
         zorder=1,
     )
     handles: list[object] = [
-        Patch(facecolor=color, edgecolor="#777777", label=decile_label(number))
-        for number, color in enumerate(DECILE_COLORS, start=1)
+        Patch(facecolor=color, edgecolor="#777777", label=label) for color, label in shading.legend
     ]
     handler_map: dict[object, object] = {}
     if catchments is not None and not catchments.empty:
@@ -250,31 +257,9 @@ def build_figure(
             if greyed and marker not in greyed_markers:
                 greyed_markers.append(marker)
         if (~members["greyed"]).any():
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    linestyle="none",
-                    marker=marker,
-                    markersize=MARKER_POINTS * 0.8,
-                    markerfacecolor=color,
-                    markeredgecolor=SYMBOL_EDGE,
-                    label=label,
-                )
-            )
+            handles.append(_legend_symbol(marker, color, label))
     if greyed_markers:
-        closed = tuple(
-            Line2D(
-                [],
-                [],
-                linestyle="none",
-                marker=marker,
-                markersize=MARKER_POINTS * 0.8,
-                markerfacecolor=GREYED_COLOR,
-                markeredgecolor=SYMBOL_EDGE,
-            )
-            for marker in greyed_markers
-        )
+        closed = tuple(_legend_symbol(marker, GREYED_COLOR) for marker in greyed_markers)
         handles.append(closed)
         handler_map[closed] = HandlerTuple(ndivide=None, pad=0.2)
     labels = [CLOSED_LABEL if isinstance(handle, tuple) else handle.get_label() for handle in handles]
@@ -287,7 +272,7 @@ def build_figure(
             loc="upper left",
             bbox_to_anchor=(0.6, 1 - TITLE_SHARE),
             fontsize=points,
-            title=index_label,
+            title=shading.label,
             title_fontsize=points + 1,
             frameon=True,
             alignment="left",

@@ -25,7 +25,6 @@ import shapely
 from branca.element import Element, Figure
 
 from geoplan import settings
-from geoplan.errors import InputError
 from geoplan.outputs.leaflet import (
     Legend,
     Panes,
@@ -35,22 +34,18 @@ from geoplan.outputs.leaflet import (
     add_header,
 )
 from geoplan.outputs.style import (
-    AGE_GROUP_LABELS,
     BAND_FILL_OPACITY,
     CHILDREN_COLOR,
     CLOSED_LABEL,
-    DECILE_COLORS,
+    CODE_LABELS,
     DECILE_INDICES,
-    FREQUENCY_LABELS,
     GAP_COLOR,
     GREYED_COLOR,
-    PROVIDER_LABELS,
-    STATUS_2021_LABELS,
     SYMBOL_EDGE,
     SYMBOL_HALO,
+    DecileShading,
     band_color,
-    decile_color,
-    decile_label,
+    decile_shading,
     kind_style,
     words,
 )
@@ -203,12 +198,11 @@ def attribution_text(area: StudyArea, *, osm: bool) -> str:
     return "; ".join(kept)
 
 
-def _decile_layer(area: StudyArea, index: str, attribution: str, *, show: bool) -> VectorLayer:
-    column, label = DECILE_INDICES[index]
+def _decile_layer(area: StudyArea, shading: DecileShading, attribution: str, *, show: bool) -> VectorLayer:
     lsoas = area.lsoas
     style = area.catalogue.layers["lsoas"].style if "lsoas" in area.catalogue.layers else {}
     frame = lsoas[["lsoa_code", "geometry"]].copy()
-    frame["style"] = [{"fillColor": decile_color(decile)} for decile in lsoas[column]]
+    frame["style"] = [{"fillColor": color} for color in shading.colors(lsoas)]
     frame["tip"] = [
         f"<b>{esc(row.lsoa_name)}</b> · {esc(row.ward_name)}<br>"
         f"Deprivation (1 = most deprived 10% in England): IMD decile {int(row.imd_decile)}, "
@@ -224,7 +218,7 @@ def _decile_layer(area: StudyArea, index: str, attribution: str, *, show: bool) 
     }
     return VectorLayer(
         data,
-        name=f"Shading: {label}",
+        name=f"Shading: {shading.label}",
         pane="geoplan-shading",
         style=base_style,
         attribution=attribution,
@@ -250,13 +244,13 @@ def _labels_layer(points: gpd.GeoSeries, texts: Sequence[str], *, name: str, css
 
 def _session_line(session: dict) -> str:
     when = " ".join(
-        part for part in (words(session.get("frequency"), FREQUENCY_LABELS), session.get("day") or "") if part
+        part for part in (words(session.get("frequency"), CODE_LABELS.frequency), session.get("day") or "") if part
     )
     details = [when] if when else []
     if session.get("age_group"):
-        details.append(f"for {words(session['age_group'], AGE_GROUP_LABELS)}")
+        details.append(f"for {words(session['age_group'], CODE_LABELS.age_group)}")
     if session.get("provider"):
-        details.append(f"run by {words(session['provider'], PROVIDER_LABELS)}")
+        details.append(f"run by {words(session['provider'], CODE_LABELS.provider)}")
     return (
         f"<li>{esc(session.get('title'))}"
         + (f" <small>({esc(', '.join(details))})</small>" if details else "")
@@ -275,7 +269,7 @@ def venue_popup(area: StudyArea, venue: pd.Series, *, analyst: bool = False) -> 
     parts.append(", ".join(esc(part) for part in (venue["address"], venue["postcode"]) if part))
     status = venue.get("status_2021")
     if status not in (None, "", "n/a"):
-        parts.append(f"2021 review: {esc(words(status, STATUS_2021_LABELS))}")
+        parts.append(f"2021 review: {esc(words(status, CODE_LABELS.status_2021))}")
     sessions = venue["sessions"]
     if sessions:
         items = "".join(_session_line(session) for session in sessions)
@@ -367,14 +361,17 @@ def _children_layer(area: StudyArea) -> VectorLayer:
 
 
 def _legend_html(
-    area: StudyArea, venues: gpd.GeoDataFrame, *, index: str, catchments: gpd.GeoDataFrame | None, gaps: str | None
+    area: StudyArea,
+    venues: gpd.GeoDataFrame,
+    *,
+    shading: DecileShading,
+    catchments: gpd.GeoDataFrame | None,
+    gaps: str | None,
 ) -> str:
     rows = ['<summary>Legend</summary><div class="body">']
-    rows.append(f'<h4 class="geoplan-shading-heading">{esc(DECILE_INDICES[index][1])}</h4>')
-    for decile, color in enumerate(DECILE_COLORS, start=1):
-        rows.append(
-            f'<div class="row"><span class="swatch" style="background:{color}"></span>{esc(decile_label(decile))}</div>'
-        )
+    rows.append(f'<h4 class="geoplan-shading-heading">{esc(shading.label)}</h4>')
+    for color, label in shading.legend:
+        rows.append(f'<div class="row"><span class="swatch" style="background:{color}"></span>{esc(label)}</div>')
     rows.append("<h4>Venues</h4>")
     for kind in dict.fromkeys(venues.loc[~venues["greyed"], "kind"]):
         color, marker, label = kind_style(area, kind)
@@ -457,9 +454,7 @@ def build_map(
     -------
     folium.Map
     """
-    if decile not in DECILE_INDICES:
-        msg = f"unknown deprivation index {decile!r}; use {' or '.join(DECILE_INDICES)}"
-        raise InputError(msg, field="decile")
+    shading = decile_shading(decile)
     shown = venue_layer(area, configuration=configuration, venues=venues)
     method = getattr(coverage, "method", None) or getattr(gaps, "method", None)
     attribution = esc(attribution_text(area, osm=basemap or method == "network"))
@@ -477,8 +472,10 @@ def build_map(
     fmap.add_child(Panes())
     if basemap:
         folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap (online)", overlay=True).add_to(fmap)
-    shading = {index: _decile_layer(area, index, attribution, show=index == decile) for index in DECILE_INDICES}
-    for layer in shading.values():
+    shading_layers = {
+        index: _decile_layer(area, decile_shading(index), attribution, show=index == decile) for index in DECILE_INDICES
+    }
+    for layer in shading_layers.values():
         layer.add_to(fmap)
     if catchments is not None and not catchments.empty:
         _bands_layer(catchments).add_to(fmap)
@@ -524,8 +521,8 @@ def build_map(
         _children_layer(area).add_to(fmap)
     _venues_layer(area, shown, attribution, analyst=analyst).add_to(fmap)
     folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
-    legend = _legend_html(area, shown, index=decile, catchments=catchments, gaps=gap_text)
-    headings = {layer.layer_name: DECILE_INDICES[index][1] for index, layer in shading.items()}
+    legend = _legend_html(area, shown, shading=shading, catchments=catchments, gaps=gap_text)
+    headings = {layer.layer_name: DECILE_INDICES[index][1] for index, layer in shading_layers.items()}
     fmap.add_child(Legend(legend, headings=headings, bounds=[[bounds[1], bounds[0]], [bounds[3], bounds[2]]]))
     heading = title or f"{area.name}: early-years venues and deprivation"
     if subtitle is None and coverage is not None:

@@ -2,14 +2,24 @@
 
 The folium map (:mod:`geoplan.outputs.maps`), the printed figure (:mod:`geoplan.outputs.figure`),
 the report and the Panel app take their colours, symbols and words from here, so a decile, a
-venue kind or a closed centre looks and reads the same in each. Nothing here imports folium or
-matplotlib.
+venue kind or a closed centre looks and reads the same in each. The words for the short codes of
+venue and session files are data, in ``labels.yaml`` beside this module. Nothing here imports
+folium or matplotlib.
 """
 
 from __future__ import annotations
 
+import importlib.resources
+import os
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from geoplan.errors import InputError
+from geoplan.fileio import invalid_field, read_yaml
 from geoplan.studyarea import StudyArea
 from geoplan.text import plural
 
@@ -59,43 +69,31 @@ CHILDREN_COLOR = "#444444"
 LABEL_COLOR = "#1a1a1a"
 CLOSED_LABEL = "Closed or no longer a centre (grey)"
 
-#: Who a session is for, in words (session files use short codes).
-AGE_GROUP_LABELS: dict[str, str] = {
-    "pregnancy": "expectant parents",
-    "pregnancy_to_1": "pregnancy to age 1",
-    "under_1": "babies under 1",
-    "under_2": "under-2s",
-    "under_3": "under-3s",
-    "under_5": "under-5s",
-    "2_to_12": "children aged 2 to 12",
-    "3_to_4": "3 and 4 year olds",
-    "families": "families",
-    "parents": "parents and carers",
-}
-#: Who runs a session, in words.
-PROVIDER_LABELS: dict[str, str] = {
-    "childrens_centre": "children's centre staff",
-    "community": "community group",
-    "faith": "faith group",
-    "health": "health service",
-    "library": "library staff",
-    "partner": "partner service",
-    "school": "school",
-}
-#: What the 2021 reconfiguration decided for a venue, in words.
-STATUS_2021_LABELS: dict[str, str] = {
-    "retained_centre": "kept as a children's centre",
-    "closed_before_2021": "closed before 2021",
-    "early_years_plus": "became an 'Early Years Plus' site (partner services)",
-    "early_years": "became an 'Early Years' site (nursery only)",
-}
-FREQUENCY_LABELS: dict[str, str] = {
-    "course": "course",
-    "daily": "daily",
-    "monthly": "monthly",
-    "rolling": "rolling programme",
-    "weekly": "weekly",
-}
+#: The file of plain words for the short codes in venue and session files, beside this module.
+CODE_LABELS_FILE = "labels.yaml"
+
+
+class CodeLabels(BaseModel):
+    """Plain words for the short codes of venue and session files, by column (see ``labels.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    age_group: dict[str, str]
+    provider: dict[str, str]
+    status_2021: dict[str, str]
+    frequency: dict[str, str]
+
+
+def load_code_labels(path: str | os.PathLike[str]) -> CodeLabels:
+    """Read a labels file; a broken one is a one-line :class:`~geoplan.errors.InputError` naming the field."""
+    try:
+        return CodeLabels.model_validate(read_yaml(path, what="labels file"))
+    except ValidationError as exc:
+        raise invalid_field(exc, path=path) from None
+
+
+#: The words of every code, read once.
+CODE_LABELS: CodeLabels = load_code_labels(Path(str(importlib.resources.files(__package__))) / CODE_LABELS_FILE)
 
 
 def words(code: object, labels: Mapping[str, str]) -> str:
@@ -121,6 +119,46 @@ def decile_label(decile: int) -> str:
 def decile_color(decile: object) -> str:
     """Fill colour of a national decile (1-10)."""
     return DECILE_COLORS[int(decile) - 1]
+
+
+@dataclass(frozen=True)
+class DecileShading:
+    """LSOAs shaded by one national deprivation index (see :data:`DECILE_INDICES`).
+
+    Attributes
+    ----------
+    column
+        The LSOA column holding the decile.
+    label
+        The index's name, the legend heading ("IMD 2025 national decile").
+    """
+
+    column: str
+    label: str
+
+    def colors(self, lsoas: pd.DataFrame) -> list[str]:
+        """Fill colour of each LSOA."""
+        return [decile_color(decile) for decile in lsoas[self.column]]
+
+    @property
+    def legend(self) -> list[tuple[str, str]]:
+        """Colour and legend text of each decile, most deprived first."""
+        return [(color, decile_label(decile)) for decile, color in enumerate(DECILE_COLORS, start=1)]
+
+
+def decile_shading(index: str) -> DecileShading:
+    """The shading of a deprivation index named in :data:`DECILE_INDICES` (``imd`` or ``idaci``).
+
+    Raises
+    ------
+    InputError
+        Any other name (field ``decile``).
+    """
+    if index not in DECILE_INDICES:
+        msg = f"unknown deprivation index {index!r}; use {' or '.join(DECILE_INDICES)}"
+        raise InputError(msg, field="decile")
+    column, label = DECILE_INDICES[index]
+    return DecileShading(column=column, label=label)
 
 
 def kind_style(area: StudyArea, kind: str) -> tuple[str, str, str]:

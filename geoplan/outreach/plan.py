@@ -19,13 +19,14 @@ from geoplan import settings
 from geoplan.bands import check_bands
 from geoplan.coverage import GapWeights
 from geoplan.errors import InputError
-from geoplan.fileio import atomic_directory
+from geoplan.fileio import atomic_directory, spreadsheet_safe
 from geoplan.outreach.calendar import WEEKDAYS, add_months, check_start, parse_start, visit_calendar, visit_date
 from geoplan.outreach.rules import OutreachRule, resolve_rules, rule_areas
 from geoplan.outreach.solve import (
     DEFAULT_REPEAT_VALUE,
     DEFAULT_TIME_LIMIT_S,
     VisitSolution,
+    VisitTerms,
     check_fraction,
     check_plan_size,
     check_time_limit,
@@ -245,7 +246,7 @@ class OutreachPlan:
 
     def to_csv(self) -> str:
         """The visit table as people read it (plain headings, no internal ids), as CSV text."""
-        table = self.visits.reindex(columns=list(CSV_COLUMNS)).rename(columns=CSV_COLUMNS)
+        table = spreadsheet_safe(self.visits.reindex(columns=list(CSV_COLUMNS)).rename(columns=CSV_COLUMNS))
         buffer = io.StringIO()
         table.to_csv(buffer, index=False, lineterminator="\n")
         return buffer.getvalue()
@@ -492,9 +493,9 @@ def plan_outreach(
     reach = _group_reach(groups, travel_times, group_minutes)
     rule_of, rule_pairs, rule_rows = rule_areas(area, groups, rule_list, warnings)
 
-    sizes = {"months": months, "visits_per_month": visits_per_month, "rules": rule_pairs, "repeat_value": repeat_value}
-    exact = solve_visits(reach, weight, time_limit_s=time_limit_s, **sizes)
-    greedy = greedy_visits(reach, weight, **sizes)
+    terms = VisitTerms(months=months, visits_per_month=visits_per_month, rules=rule_pairs, repeat_value=repeat_value)
+    exact = solve_visits(reach, weight, terms, time_limit_s=time_limit_s)
+    greedy = greedy_visits(reach, weight, terms)
     if greedy.status == "infeasible":
         warnings.append("the greedy baseline could not meet every frequency rule within the budget")
 

@@ -8,7 +8,8 @@ Rules live in ``outreach.yaml`` beside the area's venue file (or any file given)
         every_months: 1
         wards: [Thamesmead East, Belvedere, E05011225]
 
-Wards are named by ward name (case and ``&``/``and`` do not matter) or ONS ward code.
+Wards are named by ONS ward code or by ward name, matched as :mod:`geoplan.wardnames` matches
+them (case, ``&``/``and``, punctuation and spaces do not matter).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from geoplan.errors import InputError
 from geoplan.fileio import read_yaml
 from geoplan.outreach.solve import MAX_PLAN_MONTHS
 from geoplan.studyarea import StudyArea
+from geoplan.wardnames import WardNames
 
 RULES_FILE_NAME = "outreach.yaml"
 RULES_VERSION = 1
@@ -43,10 +45,6 @@ def default_rules_path(area: StudyArea) -> Path | None:
     """``outreach.yaml`` beside the area's venue file, if there is one."""
     path = area.catalogue.resolve(area.catalogue.venues.file).parent / RULES_FILE_NAME
     return path if path.is_file() else None
-
-
-def _ward_key(text: str) -> str:
-    return " ".join(str(text).replace("&", " and ").lower().split())
 
 
 def load_outreach_rules(path: str | os.PathLike[str], area: StudyArea) -> list[OutreachRule]:
@@ -68,9 +66,7 @@ def load_outreach_rules(path: str | os.PathLike[str], area: StudyArea) -> list[O
     if raw.get("version", RULES_VERSION) != RULES_VERSION:
         msg = f"unsupported version {raw.get('version')!r}; expected {RULES_VERSION}"
         raise InputError(msg, path=path, field="version")
-    codes = {code: code for code in area.wards["ward_code"]}
-    names = zip(area.wards["ward_code"], area.wards["ward_name"], strict=True)
-    codes.update({_ward_key(name): code for code, name in names})
+    ward_names = WardNames(area.wards)
     owner: dict[str, str] = {}
     rules = []
     for index, entry in enumerate(raw["areas"]):
@@ -92,7 +88,7 @@ def load_outreach_rules(path: str | os.PathLike[str], area: StudyArea) -> list[O
             raise InputError(msg, path=path, field=f"{where}.wards")
         ward_codes = []
         for ward in wards:
-            code = codes.get(str(ward)) or codes.get(_ward_key(ward))
+            code = ward_names.code(ward, path=path, field=f"{where}.wards")
             if code is None:
                 msg = f"unknown ward {ward!r} in {area.name}; known wards: {', '.join(area.wards['ward_name'])}"
                 raise InputError(msg, path=path, field=f"{where}.wards")

@@ -1,8 +1,9 @@
 """Choosing visits: an exact MILP (HiGHS through :func:`scipy.optimize.milp`) and a greedy baseline.
 
-Both work on plain arrays: ``reach`` (origins × groups, the group is within a walk of the origin),
-``weights`` (one per origin) and rules given as ``(group indices, every_months)``. The model is in
-the docstring of :mod:`geoplan.outreach`.
+Both work on plain arrays, ``reach`` (origins × groups, the group is within a walk of the origin)
+and ``weights`` (one per origin), under the same :class:`VisitTerms`: plan length, monthly budget,
+rules given as ``(group indices, every_months)`` and repeat value. The model is in the docstring
+of :mod:`geoplan.outreach`.
 """
 
 from __future__ import annotations
@@ -93,6 +94,37 @@ def check_time_limit(seconds: float | None) -> float | None:
     return float(seconds)
 
 
+@dataclass(frozen=True)
+class VisitTerms:
+    """What a visit plan must fit, checked when made: its length, monthly budget, rules and repeat value.
+
+    Attributes
+    ----------
+    months, visits_per_month
+        Plan length (1 to :data:`MAX_PLAN_MONTHS`) and the visit budget of every month
+        (1 to :data:`MAX_VISITS_PER_MONTH`).
+    rules
+        ``(group indices, every_months)`` per rule area: at least one visit to one of the groups
+        in every window of ``every_months`` consecutive months (rules with no group are ignored).
+    repeat_value
+        Worth (0 to 1) of each further month's contact with the same families relative to the one before.
+
+    Raises
+    ------
+    InputError
+        A size or repeat value out of its range.
+    """
+
+    months: int
+    visits_per_month: int
+    rules: Rules = ()
+    repeat_value: float = DEFAULT_REPEAT_VALUE
+
+    def __post_init__(self) -> None:
+        check_plan_size(self.months, self.visits_per_month)
+        object.__setattr__(self, "repeat_value", check_fraction(self.repeat_value, "repeat_value"))
+
+
 def windows(months: int, every: int) -> list[range]:
     """Windows of ``every`` consecutive months that lie inside the plan."""
     return [range(start, start + every) for start in range(months - every + 1)]
@@ -149,11 +181,8 @@ def _coo(
 def solve_visits(
     reach: np.ndarray,
     weights: np.ndarray,
+    terms: VisitTerms,
     *,
-    months: int,
-    visits_per_month: int,
-    rules: Rules = (),
-    repeat_value: float = DEFAULT_REPEAT_VALUE,
     time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
 ) -> VisitSolution:
     """Choose visits exactly with a MILP (HiGHS via :func:`scipy.optimize.milp`).
@@ -164,14 +193,8 @@ def solve_visits(
         Boolean (origins × groups): the group is within walking reach of the origin.
     weights
         Weight of each origin (weighted children).
-    months, visits_per_month
-        Plan length (1 to :data:`MAX_PLAN_MONTHS`) and the visit budget of every month
-        (1 to :data:`MAX_VISITS_PER_MONTH`).
-    rules
-        ``(group indices, every_months)`` per rule area: at least one visit to one of the groups
-        in every window of ``every_months`` consecutive months (rules with no group are ignored).
-    repeat_value
-        Worth (0 to 1) of each further month's contact with the same families relative to the one before.
+    terms
+        Plan length, monthly budget, frequency rules and repeat value.
     time_limit_s
         Stop after this many seconds (more than 0, at most :data:`MAX_TIME_LIMIT_S`; ``None``: no
         limit) with the best plan found (``status="time_limit"``, ``gap`` > 0).
@@ -179,11 +202,10 @@ def solve_visits(
     Raises
     ------
     InputError
-        Bad sizes, or the rules cannot be met within the budget (infeasible).
+        A rule naming a group that is not there, or rules that cannot be met within the budget (infeasible).
     """
-    check_plan_size(months, visits_per_month)
-    repeat_value = check_fraction(repeat_value, "repeat_value")
     time_limit_s = check_time_limit(time_limit_s)
+    months, visits_per_month, rules = terms.months, terms.visits_per_month, terms.rules
     started = time.perf_counter()
     n_groups = reach.shape[1]
     members = _rule_members(rules, n_groups)
@@ -239,7 +261,7 @@ def solve_visits(
         lower.append(np.ones(n_windows))
         upper.append(np.full(n_windows, np.inf))
 
-    discount = repeat_value ** np.arange(months, dtype=float)
+    discount = terms.repeat_value ** np.arange(months, dtype=float)
     cost = np.zeros(n_var)
     cost[:n_x] = VISIT_COST
     cost[n_x + n_y :] = -(merged[:, None] * discount[None, :]).ravel()
@@ -270,7 +292,7 @@ def solve_visits(
     visits = np.round(result.x[:n_x]).reshape(n_groups, months).astype(bool)
     return VisitSolution(
         visits=visits,
-        objective=plan_value(patterns, merged, visits, repeat_value=repeat_value),
+        objective=plan_value(patterns, merged, visits, repeat_value=terms.repeat_value),
         status=status,
         gap=float(getattr(result, "mip_gap", 0.0) or 0.0),
         method="milp (HiGHS branch-and-cut via scipy.optimize.milp)",
@@ -278,15 +300,7 @@ def solve_visits(
     )
 
 
-def greedy_visits(
-    reach: np.ndarray,
-    weights: np.ndarray,
-    *,
-    months: int,
-    visits_per_month: int,
-    rules: Rules = (),
-    repeat_value: float = DEFAULT_REPEAT_VALUE,
-) -> VisitSolution:
+def greedy_visits(reach: np.ndarray, weights: np.ndarray, terms: VisitTerms) -> VisitSolution:
     """Greedy baseline: month by month, the visit with the largest marginal worth, meeting the rules.
 
     A rule area whose window closes this month and has had no visit in it is "due"; while the
@@ -294,8 +308,7 @@ def greedy_visits(
     ``status`` is ``heuristic``, or ``infeasible`` when more areas fall due than the budget allows
     (the greedy plan then breaks a rule; the MILP may still meet them).
     """
-    check_plan_size(months, visits_per_month)
-    repeat_value = check_fraction(repeat_value, "repeat_value")
+    months, rules = terms.months, terms.rules
     started = time.perf_counter()
     reach = np.asarray(reach, dtype=bool)
     weights = np.asarray(weights, dtype=float)
@@ -314,7 +327,7 @@ def greedy_visits(
             if indices.size and 0 <= start <= months - every and not visits[indices, start:month].any():
                 due.add(number)
         reached_now = np.zeros(reach.shape[0], dtype=bool)
-        for left in range(visits_per_month, 0, -1):
+        for left in range(terms.visits_per_month, 0, -1):
             unmet = due - {area_of[g] for g in np.flatnonzero(visits[:, month])}
             if len(unmet) > left:
                 status = "infeasible"
@@ -323,7 +336,7 @@ def greedy_visits(
                 eligible &= np.isin(area_of, list(unmet))
             if not eligible.any():
                 break
-            fresh = weights * np.where(reached_now, 0.0, repeat_value**reached_months)
+            fresh = weights * np.where(reached_now, 0.0, terms.repeat_value**reached_months)
             gains = np.where(eligible, fresh @ reach, -np.inf)
             if gains.max() <= 0:
                 if not unmet:
@@ -339,7 +352,7 @@ def greedy_visits(
             status = "infeasible"
     return VisitSolution(
         visits=visits,
-        objective=plan_value(reach, weights, visits, repeat_value=repeat_value),
+        objective=plan_value(reach, weights, visits, repeat_value=terms.repeat_value),
         status=status,
         gap=math.nan,
         method="greedy (largest marginal weighted children per visit)",

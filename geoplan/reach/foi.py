@@ -21,10 +21,11 @@ import pandas as pd
 
 from geoplan import settings
 from geoplan.errors import InputError
-from geoplan.fileio import atomic_directory, read_csv
+from geoplan.fileio import atomic_directory, read_csv, write_csv
 from geoplan.population import UNDER_3_SHARE
 from geoplan.reach.disclosure import RATIO_DECIMALS, SUPPRESSED, check_threshold, primary_mask
 from geoplan.studyarea import StudyArea
+from geoplan.wardnames import WardNames
 
 #: Header phrases (lower-case) that name each ward-table measure, most specific first.
 WARD_TABLE_MEASURES: tuple[tuple[str, str], ...] = (
@@ -75,12 +76,6 @@ class WardTable:
         stem = re.sub(r"[^a-z0-9]+", "_", "_".join(parts)).strip("_")
         age = self.age_group.replace("-", "_")
         return stem if re.search(rf"(^|_){age}(_|$)", stem) else f"{stem}_{age}"
-
-
-def _ward_key(name: str) -> str:
-    """Compare ward names without case, punctuation or the ``&``/``and`` spelling."""
-    text = str(name).lower().replace("&", " and ")
-    return re.sub(r"[^a-z0-9]+", "", text)
 
 
 def _parse_cell(value: object) -> tuple[object, bool]:
@@ -251,10 +246,10 @@ def ward_table_layer(table: WardTable, area: StudyArea, *, threshold: int | None
     InputError
         A ward name in the table matches no ward of the study area (or one ward twice).
     """
-    known = {_ward_key(name): code for code, name in zip(area.wards["ward_code"], area.wards["ward_name"], strict=True)}
+    ward_names = WardNames(area.wards)
     codes = []
     for position, name in enumerate(table.wards["ward_name"]):
-        code = known.get(_ward_key(name))
+        code = ward_names.code(name, path=table.source, field="Ward Name", row=position + 1)
         if code is None:
             msg = f"ward {name!r} matches no ward of {area.name} ({', '.join(sorted(area.wards['ward_name']))})"
             raise InputError(msg, path=table.source, row=position + 1, field="Ward Name")
@@ -295,7 +290,7 @@ def write_ward_tables(
         for key, layer in layers:
             layer.to_file(staging / "ward_tables.gpkg", layer=key, driver="GPKG")
             layer.to_crs(settings.display_crs).to_file(staging / f"{key}.geojson", driver="GeoJSON")
-            _published_ward_csv(layer).to_csv(staging / f"{key}.csv", index=False)
+            write_csv(staging / f"{key}.csv", _published_ward_csv(layer), index=False)
             names += [f"{key}.geojson", f"{key}.csv"]
     return [out_dir / name for name in names]
 

@@ -31,7 +31,7 @@ import pandas as pd
 from geoplan import settings
 from geoplan.coverage import MOST_DEPRIVED_30_DECILES, MOST_DEPRIVED_50_DECILES
 from geoplan.errors import InputError
-from geoplan.fileio import atomic_directory, csv_line, read_csv
+from geoplan.fileio import atomic_directory, csv_line, read_csv, write_csv
 from geoplan.reach.disclosure import (
     RATIO_DECIMALS,
     SUPPRESSED,
@@ -261,7 +261,7 @@ class ReachResult:
         with atomic_directory(out_dir) as staging:
             for name, table in self.published().items():
                 names.append(f"reach_by_{name}.csv")
-                table.to_csv(staging / names[-1])
+                write_csv(staging / names[-1], table)
             wards = self.ward_layer()
             wards.to_file(staging / "reach.gpkg", layer="reach_wards", driver="GPKG")
             self.lsoa_layer().to_file(staging / "reach.gpkg", layer="reach_lsoas", driver="GPKG")

@@ -22,7 +22,6 @@ from geoplan.scenarios.compare import (
 from geoplan.scenarios.load import list_scenarios, load_scenario, parse_scenario, resolve_scenario, scenario_yaml
 from geoplan.scenarios.schema import (
     BASELINE,
-    DEFAULT_BASE,
     POPULATIONS,
     SCENARIO_DIR,
     SCENARIO_VERSION,
@@ -43,7 +42,6 @@ from geoplan.scenarios.tables import impact_tables
 __all__ = [
     "BASELINE",
     "DECILES",
-    "DEFAULT_BASE",
     "E2SFCA_PER_CHILDREN",
     "IMPACT_COLUMNS",
     "POPULATIONS",

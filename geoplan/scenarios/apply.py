@@ -17,6 +17,7 @@ from pyproj import Transformer
 from shapely.geometry import Point
 
 from geoplan import settings
+from geoplan.network import Snapping
 from geoplan.programme import Configuration, baseline_configuration
 from geoplan.scenarios.schema import Loc, OpenVenue, Scenario
 from geoplan.studyarea import StudyArea
@@ -154,11 +155,11 @@ def _add_columns(
     padded = {}
     # Per-destination snapping facts are not returned for added points: the access leg is unknown
     # (NaN) and a point no origin can reach is flagged like one too far from the network.
-    if getattr(travel_times, "destination_snap_m", None) is not None:
-        padded["destination_snap_m"] = np.concatenate([travel_times.destination_snap_m, np.full(len(opened), np.nan)])
-    if getattr(travel_times, "destination_too_far", None) is not None:
+    if (snap := travel_times.destination_snap) is not None:
         unreachable = ~np.isfinite(extra).any(axis=0)
-        padded["destination_too_far"] = np.concatenate([travel_times.destination_too_far, unreachable])
+        padded["destination_snap"] = Snapping(
+            np.concatenate([snap.distance_m, np.full(len(opened), np.nan)]), np.concatenate([snap.too_far, unreachable])
+        )
     return dataclasses.replace(
         travel_times,
         destination_ids=[*travel_times.destination_ids, *opened["venue_id"]],

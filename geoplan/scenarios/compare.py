@@ -34,7 +34,7 @@ from geoplan.fileio import atomic_directory, atomic_path
 from geoplan.programme import Configuration
 from geoplan.scenarios.apply import AppliedScenario, apply_scenario, describe_changes
 from geoplan.scenarios.load import resolve_scenario
-from geoplan.scenarios.schema import BASELINE, Scenario, ScenarioSettings, baseline_scenario
+from geoplan.scenarios.schema import BASELINE, Scenario, ScenarioSettings, base_accepts, baseline_scenario
 from geoplan.studyarea import StudyArea
 from geoplan.text import json_safe
 from geoplan.traveltime import TravelTimeMatrix
@@ -60,6 +60,25 @@ IMPACT_COLUMNS = (
     "e2sfca_before",
     "e2sfca_after",
     "e2sfca_change",
+)
+#: Children losing and gaining a walk (per origin, then summed): to a centre, to any session venue, to a session type.
+GAIN_LOSS_COLUMNS = (
+    "children_losing",
+    "children_gaining",
+    "session_losing",
+    "session_gaining",
+    "types_losing",
+    "types_gaining",
+)
+#: Columns of the session-type reach table, in order (before ``change``).
+SESSION_TYPE_COLUMNS = (
+    "session_type",
+    "venues_before",
+    "venues_after",
+    "covered_before",
+    "covered_after",
+    "children_losing",
+    "children_gaining",
 )
 #: Measured "before" configurations kept per process (the app compares every edit with one baseline).
 MEASURED_CACHE_SIZE = 8
@@ -149,21 +168,8 @@ def _impact(frame: pd.DataFrame, by: str, groups: Sequence[object] | None = None
 
     ``groups`` lists every group to show, so a decile with no children still has a row.
     """
-    sums = frame.groupby(by, sort=True)[
-        [
-            "children",
-            "covered_before",
-            "covered_after",
-            "children_losing",
-            "children_gaining",
-            "session_losing",
-            "session_gaining",
-            "types_losing",
-            "types_gaining",
-            "e2sfca_before_w",
-            "e2sfca_after_w",
-        ]
-    ].sum()
+    summed = ["children", "covered_before", "covered_after", *GAIN_LOSS_COLUMNS, "e2sfca_before_w", "e2sfca_after_w"]
+    sums = frame.groupby(by, sort=True)[summed].sum()
     if groups is not None:
         sums = sums.reindex(pd.Index(groups, name=by), fill_value=0.0)
     table = sums.reset_index()
@@ -175,7 +181,7 @@ def _impact(frame: pd.DataFrame, by: str, groups: Sequence[object] | None = None
     table["e2sfca_before"] = table.pop("e2sfca_before_w") / children
     table["e2sfca_after"] = table.pop("e2sfca_after_w") / children
     table["e2sfca_change"] = table["e2sfca_after"] - table["e2sfca_before"]
-    extra = ["session_losing", "session_gaining", "types_losing", "types_gaining"]
+    extra = [column for column in GAIN_LOSS_COLUMNS if column not in IMPACT_COLUMNS]
     return table[[by, *IMPACT_COLUMNS, *extra]]
 
 
@@ -346,15 +352,7 @@ def compare(
     by_ward.insert(1, "ward_name", by_ward["ward_code"].map(ward_names))
     lsoa_info = area.lsoas[["lsoa_code", "lsoa_name", "ward_code", "ward_name", "imd_decile", "idaci_decile"]]
     by_lsoa = lsoa_info.merge(_impact(frame, "lsoa_code"), on="lsoa_code", how="left", validate="one_to_one")
-    flags = [
-        "children_losing",
-        "children_gaining",
-        "session_losing",
-        "session_gaining",
-        "types_losing",
-        "types_gaining",
-    ]
-    moved = by_lsoa[flags].gt(0).any(axis=1)
+    moved = by_lsoa[list(GAIN_LOSS_COLUMNS)].gt(0).any(axis=1)
     geometry = area.lsoas.set_index("lsoa_code").geometry
     changed = by_lsoa[moved].reset_index(drop=True)
     changed_areas = gpd.GeoDataFrame(
@@ -379,15 +377,7 @@ def compare(
             }
             for kind in types
         ],
-        columns=[
-            "session_type",
-            "venues_before",
-            "venues_after",
-            "covered_before",
-            "covered_after",
-            "children_losing",
-            "children_gaining",
-        ],
+        columns=list(SESSION_TYPE_COLUMNS),
     )
     session_types["change"] = session_types["covered_after"] - session_types["covered_before"]
 
@@ -466,17 +456,18 @@ def run_scenario(
         ``baseline`` (the venue and session files) or another scenario of the same study area.
     workspace
         The study area's workspace (its area must be the scenario's ``base``); made from the
-        scenario's ``base`` when omitted.
+        scenario's ``base`` when omitted. A scenario without ``base`` is for the workspace's
+        area (``settings.default_area`` without a workspace).
     data_dir
         A folder of source files searched first, for a workspace made here.
     """
     from geoplan.workspace import Workspace
 
-    after = resolve_scenario(path)
+    after = resolve_scenario(path).on_area(workspace.area_path if workspace is not None else settings.default_area)
     base = after.base_path()
-    before = baseline_scenario(base) if str(against) == BASELINE else resolve_scenario(against)
+    before = baseline_scenario(base) if str(against) == BASELINE else resolve_scenario(against).on_area(base)
     if not base.is_file():
-        msg = f"layer catalogue {base} not found"
+        msg = f"layer catalogue {base} not found; {base_accepts()}"
         raise after.error(msg, ("base",))
     if before.base_path() != base:
         msg = f"compares a different study area ({before.base_path()}) from {after.path} ({base})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -12,8 +12,6 @@ from geoplan.coverage import E2SFCA_STEPS, POPULATION_LABELS
 from geoplan.scenarios.apply import describe_changes, plain_label
 from geoplan.scenarios.compare import E2SFCA_PER_CHILDREN, ScenarioComparison
 from geoplan.text import esc
-
-Column = tuple[str, str, Callable[[Any], str]]
 
 
 def count(value: float) -> str:
@@ -31,36 +29,44 @@ def signed(value: float | None, digits: int = 0) -> str:
     return "–" if value is None or not np.isfinite(value) else f"{value:+,.{digits}f}"
 
 
+class Column(NamedTuple):
+    """A column of an HTML table: the frame's column, its heading, and how a value is written (a count by default)."""
+
+    key: str
+    heading: str
+    fmt: Callable[[Any], str] = count
+
+
 def html_table(frame: pd.DataFrame, columns: Sequence[Column]) -> str:
-    """A table of ``frame``'s rows: each column is (key, heading, formatter)."""
-    head = "".join(f"<th>{esc(label)}</th>" for _, label, _ in columns)
+    """A table of ``frame``'s rows, one cell a column."""
+    head = "".join(f"<th>{esc(column.heading)}</th>" for column in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{esc(fmt(row[key]))}</td>" for key, _, fmt in columns) + "</tr>"
+        "<tr>" + "".join(f"<td>{esc(column.fmt(row[column.key]))}</td>" for column in columns) + "</tr>"
         for row in frame.to_dict("records")
     )
     return f'<table class="geoplan-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 IMPACT_HTML: tuple[Column, ...] = (
-    ("children", "Children", count),
-    ("covered_before", "Covered before", count),
-    ("covered_after", "Covered after", count),
-    ("change", "Change", signed),
-    ("share_before", "Share before", share),
-    ("share_after", "Share after", share),
-    ("share_change_pts", "Change (points)", lambda value: signed(value, 1)),
-    ("children_losing", "Losing", count),
-    ("children_gaining", "Gaining", count),
-    ("e2sfca_change", "E2SFCA change", lambda value: signed(value, 2)),
+    Column("children", "Children"),
+    Column("covered_before", "Covered before"),
+    Column("covered_after", "Covered after"),
+    Column("change", "Change", signed),
+    Column("share_before", "Share before", share),
+    Column("share_after", "Share after", share),
+    Column("share_change_pts", "Change (points)", lambda value: signed(value, 1)),
+    Column("children_losing", "Losing"),
+    Column("children_gaining", "Gaining"),
+    Column("e2sfca_change", "E2SFCA change", lambda value: signed(value, 2)),
 )
 SESSION_TYPE_HTML: tuple[Column, ...] = (
-    ("session_type", "Session type", lambda value: plain_label(str(value)).capitalize()),
-    ("venues_before", "Venues before", str),
-    ("venues_after", "Venues after", str),
-    ("covered_before", "Children before", count),
-    ("covered_after", "Children after", count),
-    ("children_losing", "Losing", count),
-    ("children_gaining", "Gaining", count),
+    Column("session_type", "Session type", lambda value: plain_label(str(value)).capitalize()),
+    Column("venues_before", "Venues before", str),
+    Column("venues_after", "Venues after", str),
+    Column("covered_before", "Children before"),
+    Column("covered_after", "Children after"),
+    Column("children_losing", "Losing"),
+    Column("children_gaining", "Gaining"),
 )
 
 
@@ -117,11 +123,11 @@ def report_html(comparison: ScenarioComparison) -> str:
         + "</p>"
     )
     parts.append(f"<h3>Equality impact by IMD decile (1 = most deprived), {esc(minutes)}-minute walk</h3>")
-    parts.append(html_table(comparison.by_imd_decile, [("imd_decile", "IMD decile", str), *IMPACT_HTML]))
+    parts.append(html_table(comparison.by_imd_decile, [Column("imd_decile", "IMD decile", str), *IMPACT_HTML]))
     parts.append(f"<h3>Equality impact by IDACI decile, {esc(minutes)}-minute walk</h3>")
-    parts.append(html_table(comparison.by_idaci_decile, [("idaci_decile", "IDACI decile", str), *IMPACT_HTML]))
+    parts.append(html_table(comparison.by_idaci_decile, [Column("idaci_decile", "IDACI decile", str), *IMPACT_HTML]))
     parts.append(f"<h3>Equality impact by ward, {esc(minutes)}-minute walk</h3>")
-    parts.append(html_table(comparison.by_ward, [("ward_name", "Ward", str), *IMPACT_HTML]))
+    parts.append(html_table(comparison.by_ward, [Column("ward_name", "Ward", str), *IMPACT_HTML]))
     moved = changed_session_types(comparison)
     if not moved.empty:
         parts.append(f"<h3>Reach of session types that change ({esc(minutes)}-minute walk)</h3>")

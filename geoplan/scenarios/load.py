@@ -7,7 +7,10 @@ anything is built, so a small file cannot expand into a huge document (a "billio
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -221,18 +224,43 @@ def scenario_yaml(scenario: Scenario) -> str:
     """A scenario as a scenario file (schema version 1) that validates wherever it is saved.
 
     ``base`` is written as the shipped catalogue's name, or as an absolute path for any other
-    catalogue, never relative to a folder the file may not be saved in.
+    catalogue, never relative to a folder the file may not be saved in; a scenario naming no
+    study area is written without one (it is for the area it is run on).
     """
     data = {
         "version": scenario.version,
         "name": scenario.name,
         "title": scenario.title,
         "description": scenario.description,
-        "base": catalogue_reference(scenario.base_path()),
+        "base": None if scenario.base is None else catalogue_reference(scenario.base_path()),
         "settings": scenario.settings.model_dump(mode="json"),
         "changes": [
             change.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
             for change in scenario.changes
         ],
     }
+    if data["base"] is None:
+        del data["base"]
     return yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, width=100)
+
+
+def scenario_token(scenario: Scenario) -> str:
+    """A scenario as a short URL-safe token (its :func:`scenario_yaml`, compressed), for a page address."""
+    packed = zlib.compress(scenario_yaml(scenario).encode("utf-8"), level=9)
+    return base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")
+
+
+def token_yaml(token: str) -> str:
+    """The scenario file text a :func:`scenario_token` holds (at most a scenario file's largest size).
+
+    Raises
+    ------
+    ValueError
+        The token is damaged: not URL-safe base64 of compressed UTF-8 text.
+    """
+    try:
+        packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        return zlib.decompressobj().decompress(packed, MAX_SCENARIO_BYTES).decode("utf-8")
+    except (binascii.Error, zlib.error, UnicodeDecodeError) as exc:
+        msg = f"not a scenario token ({exc})"
+        raise ValueError(msg) from None

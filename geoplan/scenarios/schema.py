@@ -3,7 +3,8 @@
 A scenario is an ordered list of changes (``close``, ``open``, ``move_sessions``, ``redesignate``)
 applied to the programme the venue and session files of one study area describe. ``base`` names
 that study area: a shipped layer catalogue by name (``bexley``), or a catalogue path relative to
-the scenario file, so a file validates wherever it is copied.
+the scenario file, so a file validates wherever it is copied. A file without ``base`` is for the
+study area it is run on: the workspace (``--area``) it is applied to, else ``settings.default_area``.
 """
 
 from __future__ import annotations
@@ -13,17 +14,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from geoplan import resources
+from geoplan import resources, settings
 from geoplan.bands import DEFAULT_BANDS, HEADLINE_MINUTES, MAX_BAND_MINUTES, check_bands
 from geoplan.errors import InputError, ScenarioError
 from geoplan.network import get_profile
+from geoplan.validation import exactly_one, supported_version
 from geoplan.venues import MAX_CAPACITY, MAX_SESSIONS_PER_WEEK, STATUSES_2021, VENUE_KINDS
 
 SCENARIO_VERSION = 1
 #: Name accepted by ``--against`` for the programme the venue and session files describe.
 BASELINE = "baseline"
-#: The study area a scenario applies to when its file names none.
-DEFAULT_BASE = "bexley"
 POPULATIONS = ("children_0_4", "under_3", "under_2")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 CHANGE_KINDS = ("close", "open", "move_sessions", "redesignate")
@@ -60,6 +60,15 @@ def catalogue_path(base: str | Path, *, folder: Path | None = None) -> Path:
     if path.is_absolute():
         return path
     return ((folder if folder is not None else SCENARIO_DIR) / path).resolve()
+
+
+def base_accepts() -> str:
+    """What ``base`` accepts, for messages: the shipped catalogues' names, a catalogue path, or nothing."""
+    shipped = ", ".join(sorted(path.stem for path in resources.layers_dir().glob(f"*{CATALOGUE_SUFFIX}")))
+    return (
+        f"base names a study area: a shipped catalogue ({shipped}) or a layer catalogue file's path; "
+        "without base, a scenario is for the study area it is run on"
+    )
 
 
 def catalogue_reference(path: Path) -> str:
@@ -198,16 +207,13 @@ class Change(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Change:
-        given = [name for name in CHANGE_KINDS if getattr(self, name) is not None]
-        if len(given) != 1:
-            msg = f"a change has exactly one of {', '.join(CHANGE_KINDS)} (got {', '.join(given) or 'none'})"
-            raise ValueError(msg)
+        exactly_one(self, CHANGE_KINDS, rule="a change has")
         return self
 
     @property
     def kind(self) -> str:
         """Which of the four changes this is."""
-        return next(name for name in CHANGE_KINDS if getattr(self, name) is not None)
+        return exactly_one(self, CHANGE_KINDS, rule="a change has")
 
 
 class Scenario(_Strict):
@@ -217,7 +223,7 @@ class Scenario(_Strict):
     name: str = Field(pattern=NAME_PATTERN, max_length=120)
     title: str = Field(min_length=1, max_length=300)
     description: str = ""
-    base: str = DEFAULT_BASE
+    base: str | None = None
     settings: ScenarioSettings = Field(default_factory=ScenarioSettings)
     changes: list[Change] = Field(default_factory=list)
 
@@ -227,10 +233,7 @@ class Scenario(_Strict):
     @field_validator("version")
     @classmethod
     def _supported_version(cls, value: int) -> int:
-        if value != SCENARIO_VERSION:
-            msg = f"unsupported scenario version {value}; this geoplan reads version {SCENARIO_VERSION}"
-            raise ValueError(msg)
-        return value
+        return supported_version(value, supported=SCENARIO_VERSION, what="scenario")
 
     @field_validator("base", mode="before")
     @classmethod
@@ -238,8 +241,7 @@ class Scenario(_Strict):
         if isinstance(value, Path):
             return value.as_posix()
         if not isinstance(value, str) or not value.strip():
-            msg = "base names a study area: a shipped catalogue (bexley) or a catalogue file path"
-            raise ValueError(msg)
+            raise ValueError(base_accepts())
         return value.strip()
 
     def located(self, path: Path | None, lines: dict[Loc, int] | None = None) -> Scenario:
@@ -258,8 +260,19 @@ class Scenario(_Strict):
         return line_of(self._lines, loc)
 
     def base_path(self) -> Path:
-        """The layer catalogue: a shipped one by name, or a path resolved against the scenario file's folder."""
+        """The layer catalogue: a shipped one by name, or a path resolved against the scenario file's folder.
+
+        A scenario naming none is for ``settings.default_area`` unless :meth:`on_area` gave it another.
+        """
+        if self.base is None:
+            return Path(settings.default_area).resolve()
         return catalogue_path(self.base, folder=self._path.parent if self._path is not None else None)
+
+    def on_area(self, area: str | Path) -> Scenario:
+        """This scenario, for the study area ``area`` (a layer catalogue path) when its file names none."""
+        if self.base is not None:
+            return self
+        return self.model_copy(update={"base": catalogue_reference(Path(area))})
 
     def error(self, message: str, loc: Loc) -> ScenarioError:
         """An error about the field at ``loc``, naming its line."""
@@ -267,14 +280,17 @@ class Scenario(_Strict):
 
 
 def baseline_scenario(base: str | Path | None = None) -> Scenario:
-    """The programme the venue and session files describe, as a scenario with no changes."""
-    return Scenario(
+    """The programme the venue and session files describe, as a scenario with no changes.
+
+    ``base`` is the study area's layer catalogue; without it, the scenario is for the area it is run on.
+    """
+    scenario = Scenario(
         version=SCENARIO_VERSION,
         name=BASELINE,
         title="Current programme (venue and session files)",
         description="Every venue not closed before 2021 is open; centres are those of a children's-centre kind.",
-        base=catalogue_reference(Path(base).resolve()) if base is not None else DEFAULT_BASE,
     )
+    return scenario if base is None else scenario.on_area(Path(base).resolve())
 
 
 def _reason(exc: Exception) -> str:

@@ -5,7 +5,18 @@ from __future__ import annotations
 import pandas as pd
 
 from geoplan.scenarios.apply import plain_label
-from geoplan.scenarios.compare import ScenarioComparison
+from geoplan.scenarios.compare import SESSION_TYPE_COLUMNS, ScenarioComparison
+
+#: Headings of the session-type table (the comparison's :data:`SESSION_TYPE_COLUMNS`).
+SESSION_TYPE_HEADINGS = {
+    "session_type": "Session type",
+    "venues_before": "Venues now",
+    "venues_after": "Venues after",
+    "covered_before": "Within reach now",
+    "covered_after": "Within reach after",
+    "children_losing": "Lose",
+    "children_gaining": "Gain",
+}
 
 
 def impact_tables(comparison: ScenarioComparison) -> dict[str, pd.DataFrame]:
@@ -34,27 +45,7 @@ def impact_tables(comparison: ScenarioComparison) -> dict[str, pd.DataFrame]:
     types = comparison.session_types.assign(
         session_type=[plain_label(kind).capitalize() for kind in comparison.session_types["session_type"]]
     )
-    sessions = types[
-        [
-            "session_type",
-            "venues_before",
-            "venues_after",
-            "covered_before",
-            "covered_after",
-            "children_losing",
-            "children_gaining",
-        ]
-    ].rename(
-        columns={
-            "session_type": "Session type",
-            "venues_before": "Venues now",
-            "venues_after": "Venues after",
-            "covered_before": "Within reach now",
-            "covered_after": "Within reach after",
-            "children_losing": "Lose",
-            "children_gaining": "Gain",
-        }
-    )
+    sessions = types[list(SESSION_TYPE_COLUMNS)].rename(columns=SESSION_TYPE_HEADINGS)
     counts = ["Within reach now", "Within reach after", "Lose", "Gain"]
     sessions[counts] = sessions[counts].round().astype(int)
     return {
