@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bexley_facts import CENTRES_2025
 from browser import ALLOWED_PREFIXES, CHROMIUM, CHROMIUM_ARGS, LOAD_TIMEOUT_MS, PageLog, require_chromium
 
 from geoplan.planner import PlannerSession
@@ -41,14 +42,7 @@ UPDATE_TIMEOUT_MS = 60_000
 #: Milliseconds a download (the report renders a map and a figure) may take.
 DOWNLOAD_TIMEOUT_MS = 180_000
 CONCURRENT_SESSIONS = 6
-CENTRES = (
-    "cc-west-street",
-    "cc-northumberland-heath",
-    "cc-normandy-send-hub",
-    "cc-danson",
-    "cc-north-cray",
-    "cc-northend",
-)
+CENTRES = CENTRES_2025
 #: Viewports the layout must fit without horizontal scrolling.
 VIEWPORTS = ((1280, 800), (1440, 900))
 #: A live postcode well outside Bexley (Westminster).

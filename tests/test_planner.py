@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from bexley_facts import CENTRES_2025
 
 from geoplan.cli.serve import check_credentials, serve_arguments
 from geoplan.coverage import find_gaps, measure_coverage
@@ -31,14 +32,7 @@ from geoplan.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
 BEXLEY = REPO / "layers" / "bexley.yaml"
-CENTRES = (
-    "cc-west-street",
-    "cc-northumberland-heath",
-    "cc-normandy-send-hub",
-    "cc-danson",
-    "cc-north-cray",
-    "cc-northend",
-)
+CENTRES = CENTRES_2025
 BAND = 15.0
 
 

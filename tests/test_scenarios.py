@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from bexley_facts import CENTRES_2025
 from pyproj import Transformer
 
 from geoplan import settings
@@ -42,14 +43,7 @@ BEFORE, ONE_CENTRE, ADOPTED, NORTH_CRAY = (
 )
 SHIPPED = (BEFORE, ONE_CENTRE, ADOPTED, NORTH_CRAY)
 # Centre buildings of each option, written out from CONTEXT.md (Cabinet report, 1 September 2021).
-BASELINE_CENTRES = {
-    "cc-west-street",
-    "cc-northumberland-heath",
-    "cc-normandy-send-hub",
-    "cc-danson",
-    "cc-north-cray",
-    "cc-northend",
-}
+BASELINE_CENTRES = set(CENTRES_2025)
 CENTRES = {
     BEFORE: BASELINE_CENTRES | {"ey-greenmead", "ey-st-augustines", "ey-hillsgrove"},
     ONE_CENTRE: {"cc-west-street"},
