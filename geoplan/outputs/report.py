@@ -162,7 +162,7 @@ def _equality_table(coverage: CoverageResult, minutes: float) -> str:
     """Coverage of children in the most and less deprived areas against the whole study area, at ``minutes``."""
     frame = coverage.by_imd_decile[coverage.by_imd_decile["band"] == minutes]
     groups = [
-        ("30% most deprived LSOAs nationally (IMD deciles 1-3)", frame["imd_decile"].isin(MOST_DEPRIVED_30_DECILES)),
+        ("30% most deprived areas nationally (IMD deciles 1-3)", frame["imd_decile"].isin(MOST_DEPRIVED_30_DECILES)),
         ("IMD deciles 4-5", frame["imd_decile"].isin((4, 5))),
         ("50% least deprived (IMD deciles 6-10)", frame["imd_decile"] >= 6),
     ]
@@ -253,7 +253,7 @@ def _cards(area: StudyArea, view: CommitteeView, before: CommitteeView | None, m
     deprived, overall = coverage.most_deprived_30.loc[minutes], coverage.overall.loc[minutes]
     cards = [
         (_count(overall["total"]), "children aged 0-4 (Census 2021)"),
-        (_count(deprived["total"]), "of them in the 30% most deprived LSOAs nationally"),
+        (_count(deprived["total"]), "of them in the 30% most deprived areas nationally"),
         (_share(overall["share"]), f"within {minutes:g} min of {view.one_of_centres}"),
         (_share(deprived["share"]), f"in the 30% most deprived, within {minutes:g} min of the same centres"),
     ]

@@ -100,7 +100,7 @@ def report_html(comparison: ScenarioComparison) -> str:
             f"({comparison.profile} pace) of a centre: {count(summary['covered_before'])} "
             f"({share(summary['share_before'])}) before, {count(summary['covered_after'])} "
             f"({share(summary['share_after'])}) after; {count(summary['children_losing'])} lose and "
-            f"{count(summary['children_gaining'])} gain that walk. In the 30% most deprived LSOAs nationally "
+            f"{count(summary['children_gaining'])} gain that walk. In the 30% most deprived areas nationally "
             f"(IMD deciles 1-3), {count(deprived['children_losing'])} of {count(deprived['children'])} "
             f"children lose it and {count(deprived['children_gaining'])} gain it."
         )
