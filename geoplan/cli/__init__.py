@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer >= 0.26 carries its own click
 
-from geoplan.cli import analysis, area, data, optimise, outputs, outreach, reach, run, scenario, serve  # noqa: F401 - registers the commands
+from geoplan.cli import analysis, area, cache, data, optimise, outputs, outreach, reach, run, scenario, serve  # noqa: F401 - registers the commands
 from geoplan.cli.common import app
 from geoplan.errors import GeoplanError
 
