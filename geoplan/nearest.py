@@ -46,10 +46,8 @@ def nearest_destinations(
     """
     pace = get_profile(profile)
     cutoff = check_cutoff(cutoff_minutes)
-    joining = {"max_snap_m": max_snap_m, "check_bounds": False}
-    origin_ids, origin_snap = join_points(network, origins, origin_ids, what="origin", **joining)
-    destination_ids, destination_snap = join_points(
-        network, destinations, destination_ids, what="destination", **joining
+    origin_ids, origin_snap, destination_ids, destination_snap = join_points(
+        network, origins, destinations, origin_ids, destination_ids, max_snap_m=max_snap_m, check_bounds=False
     )
     best = np.full((len(origin_ids), 2), -1)
     minutes = np.full((len(origin_ids), 2), np.inf)

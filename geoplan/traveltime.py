@@ -271,18 +271,26 @@ def check_cutoff(cutoff_minutes: float | None) -> float | None:
 
 def join_points(
     network: WalkNetwork,
-    xy: np.ndarray,
-    ids: Sequence[object] | None,
+    origins: np.ndarray,
+    destinations: np.ndarray,
+    origin_ids: Sequence[object] | None,
+    destination_ids: Sequence[object] | None,
     *,
-    what: str,
     max_snap_m: float | None,
     check_bounds: bool,
-) -> tuple[list[str], Snap]:
-    """Label points (default: their positions), refuse any outside the network's extent if asked, and snap them."""
-    xy, labels = as_points(xy, ids)
-    if check_bounds:
-        check_extent(network, xy, labels, what=what)
-    return labels, network.snap(xy, max_snap_m=max_snap_m)
+) -> tuple[list[str], Snap, list[str], Snap]:
+    """Origin labels and snaps, then destination labels and snaps.
+
+    Labels default to positions; points outside the network's extent are refused if ``check_bounds``.
+    """
+    sides = []
+    for xy, ids, what in ((origins, origin_ids, "origin"), (destinations, destination_ids, "destination")):
+        xy, labels = as_points(xy, ids)
+        if check_bounds:
+            check_extent(network, xy, labels, what=what)
+        sides.append((labels, network.snap(xy, max_snap_m=max_snap_m)))
+    (origin_labels, origin_snap), (destination_labels, destination_snap) = sides
+    return origin_labels, origin_snap, destination_labels, destination_snap
 
 
 @dataclass
@@ -507,10 +515,8 @@ def travel_time_matrix(
     """
     pace = get_profile(profile)
     cutoff = check_cutoff(cutoff_minutes)
-    joining = {"max_snap_m": max_snap_m, "check_bounds": check_bounds}
-    origin_ids, origin_snap = join_points(network, origins, origin_ids, what="origin", **joining)
-    destination_ids, destination_snap = join_points(
-        network, destinations, destination_ids, what="destination", **joining
+    origin_ids, origin_snap, destination_ids, destination_snap = join_points(
+        network, origins, destinations, origin_ids, destination_ids, max_snap_m=max_snap_m, check_bounds=check_bounds
     )
     rows, cols, values = [np.zeros(0, dtype=np.int32)], [np.zeros(0, dtype=np.int32)], [np.zeros(0)]
     for destination, origin, minutes in _destination_blocks(network, origin_snap, destination_snap, pace, cutoff):
